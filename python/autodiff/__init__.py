@@ -1,0 +1,158 @@
+"""autodiff: PyTorch's autograd with a Rust engine.
+
+Use it as ``import autodiff as torch``: tensors, ``requires_grad``, ``.backward()``,
+``.grad`` that accumulates, ``grad_fn``, ``retain_grad()``, ``no_grad()`` and ``.detach()``
+behave as in PyTorch.
+
+>>> import autodiff as torch
+>>> x = torch.tensor(3.0, requires_grad=True)
+>>> y = x ** 2
+>>> y
+tensor(9., grad_fn=<PowBackward0>)
+>>> y.backward()
+>>> x.grad
+tensor(6.)
+"""
+
+from __future__ import annotations
+
+from . import _C
+from ._C import (
+    Tensor,
+    dtype,
+    empty,
+    full,
+    get_default_dtype,
+    is_grad_enabled,
+    ones,
+    ones_like,
+    pow,
+    set_default_dtype,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from ._size import Size
+from ._tensor_str import get_printoptions, set_printoptions
+from . import autograd
+from .autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
+
+float32 = _C.float32
+float64 = _C.float64
+int64 = _C.int64
+bool = _C.bool  # noqa: A001 - PyTorch's name
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+# Functions that PyTorch offers both as `torch.f(x, ...)` and `x.f(...)`: the method is the
+# implementation, so the two can never disagree.
+abs = Tensor.abs  # noqa: A001
+add = Tensor.add
+ceil = Tensor.ceil
+clamp = Tensor.clamp
+clip = Tensor.clip
+cos = Tensor.cos
+div = Tensor.div
+exp = Tensor.exp
+floor = Tensor.floor
+log = Tensor.log
+log1p = Tensor.log1p
+maximum = Tensor.maximum
+mean = Tensor.mean
+minimum = Tensor.minimum
+mul = Tensor.mul
+neg = Tensor.neg
+reciprocal = Tensor.reciprocal
+relu = Tensor.relu
+round = Tensor.round  # noqa: A001
+rsqrt = Tensor.rsqrt
+sigmoid = Tensor.sigmoid
+sign = Tensor.sign
+sin = Tensor.sin
+sqrt = Tensor.sqrt
+square = Tensor.square
+sub = Tensor.sub
+sum = Tensor.sum  # noqa: A001
+tan = Tensor.tan
+tanh = Tensor.tanh
+eq = Tensor.__eq__
+ne = Tensor.__ne__
+lt = Tensor.__lt__
+le = Tensor.__le__
+gt = Tensor.__gt__
+ge = Tensor.__ge__
+
+
+def is_tensor(obj: object) -> bool:
+    """True if ``obj`` is an autodiff tensor."""
+    return isinstance(obj, Tensor)
+
+
+__all__ = [
+    "Size",
+    "Tensor",
+    "abs",
+    "add",
+    "autograd",
+    "bool",
+    "ceil",
+    "clamp",
+    "clip",
+    "cos",
+    "div",
+    "double",
+    "dtype",
+    "empty",
+    "enable_grad",
+    "eq",
+    "exp",
+    "float",
+    "float32",
+    "float64",
+    "floor",
+    "full",
+    "ge",
+    "get_default_dtype",
+    "get_printoptions",
+    "gt",
+    "int64",
+    "is_grad_enabled",
+    "is_tensor",
+    "le",
+    "log",
+    "log1p",
+    "long",
+    "lt",
+    "maximum",
+    "mean",
+    "minimum",
+    "mul",
+    "ne",
+    "neg",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "pow",
+    "reciprocal",
+    "relu",
+    "round",
+    "rsqrt",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "set_printoptions",
+    "sigmoid",
+    "sign",
+    "sin",
+    "sqrt",
+    "square",
+    "sub",
+    "sum",
+    "tan",
+    "tanh",
+    "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
+]

@@ -1,0 +1,447 @@
+//! Reverse-mode execution: plan the reachable subgraph under the tape lock, then run the
+//! nodes without it, youngest first, each once all its consumers have run.
+//!
+//! Plan and execution are iterative (explicit stack and heap), so graph depth never
+//! touches the call stack.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Weak};
+
+use smallvec::SmallVec;
+
+use super::function::{accumulator, BackwardCtx, BackwardFn, NodeKind, SavedTensor};
+use super::tape::{drop_nodes, with_tape, NodeId, Tape};
+use crate::error::{runtime_err, Result};
+use crate::grad_mode::GradModeGuard;
+use crate::tensor::{Tensor, TensorImpl};
+
+/// Where gradients go.
+enum Mode<'a> {
+    /// `Tensor.backward`: accumulate into leaves' `.grad`; with `inputs`, only into those.
+    Accumulate { inputs: Option<&'a [Tensor]> },
+    /// `autograd.grad`: return the gradients of `inputs`, touching no `.grad`.
+    Capture { inputs: &'a [Tensor] },
+}
+
+/// Computes gradients of `roots` and accumulates them into the leaves' `.grad`
+/// (`torch.autograd.backward`). `grads[i]` is the gradient of `roots[i]`; `None` means ones
+/// for a one-element root.
+///
+/// ```
+/// use autodiff::{Tensor, autograd};
+/// let x = Tensor::scalar(2.0f64).requires_grad_(true)?;
+/// let y = x.mul(&x)?;
+/// autograd::backward(&[y], &[None], false, false, None)?;
+/// assert_eq!(x.grad().unwrap().item()?, 4.0);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub fn backward(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Option<&[Tensor]>,
+) -> Result<()> {
+    if let Some(inputs) = inputs {
+        if inputs.is_empty() {
+            return Err(runtime_err!("`inputs` argument to `backward()` cannot be empty."));
+        }
+        for t in inputs.iter().filter(|t| !t.is_leaf()) {
+            t.retain_grad()?;
+        }
+    }
+    run(roots, grads, retain_graph, create_graph, Mode::Accumulate { inputs }).map(|_| ())
+}
+
+/// Returns the gradients of `roots` with respect to `inputs` (`torch.autograd.grad`);
+/// `None` for an input the roots do not depend on.
+pub fn grad(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    inputs: &[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    run(roots, grads, retain_graph, create_graph, Mode::Capture { inputs })
+}
+
+/// Starts keeping `.grad` of a non-leaf (a no-op on leaves).
+pub(crate) fn retain_grad(t: &Tensor) {
+    let Some(node) = t.grad_fn() else { return };
+    if t.retains_grad() {
+        return;
+    }
+    let output_nr = t.output_nr();
+    with_tape(|tape| {
+        if let Some(n) = tape.get_mut(node.id()) {
+            n.retained.push((output_nr, Arc::downgrade(&t.0)));
+        }
+    });
+    t.meta().retains_grad = true;
+    drop(node);
+}
+
+/// Identity hasher for node indices: they are already unique small integers.
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u32 keys are hashed")
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IndexMap = HashMap<u32, usize, BuildHasherDefault<IndexHasher>>;
+
+enum Work {
+    Op(Arc<dyn BackwardFn>),
+    Accumulate(Tensor),
+}
+
+/// One node of the plan: what execution needs, copied out of the tape.
+struct Step {
+    id: NodeId,
+    seq: u64,
+    work: Work,
+    name: &'static str,
+    /// (plan index, input_nr) per input of the node.
+    edges: SmallVec<[Option<(usize, u32)>; 2]>,
+    saved: SmallVec<[SavedTensor; 2]>,
+    released: bool,
+    retained: Vec<(u32, Weak<TensorImpl>)>,
+    /// Outputs whose gradient `autograd.grad` returns: (output_nr, result slot).
+    captures: SmallVec<[(u32, usize); 1]>,
+    /// Gradients must reach this node (it is a target or leads to one).
+    needed: bool,
+    /// Pending consumers that have not run yet.
+    deps: usize,
+    executed: bool,
+}
+
+fn run(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+    mode: Mode<'_>,
+) -> Result<Vec<Option<Tensor>>> {
+    if roots.len() != grads.len() {
+        return Err(runtime_err!("got {} tensors and {} gradients", roots.len(), grads.len()));
+    }
+    let seeds = seed_gradients(roots, grads)?;
+    let (capture_inputs, accumulate) = match mode {
+        Mode::Accumulate { inputs } => (inputs, true),
+        Mode::Capture { inputs } => {
+            if inputs.iter().any(|t| !t.requires_grad()) {
+                return Err(runtime_err!("One of the differentiated Tensors does not require grad"));
+            }
+            (Some(inputs), false)
+        }
+    };
+
+    let mut freed = Vec::new();
+    let (mut plan, root_steps, results_len) = with_tape(|tape| {
+        let root_ids: Vec<(NodeId, u32)> = roots.iter().map(|r| root_node(tape, r)).collect();
+        let targets: Vec<(NodeId, u32)> = capture_inputs
+            .unwrap_or(&[])
+            .iter()
+            .map(|t| root_node(tape, t))
+            .collect();
+        let plan = build_plan(tape, &root_ids, &targets, accumulate);
+        // The handles taken by root_node are only needed while planning.
+        // A leaf outside the graph may lose its fresh accumulator here.
+        for &(id, _) in root_ids.iter().chain(&targets) {
+            tape.release_into(id, &mut freed);
+        }
+        plan
+    });
+    drop_nodes(freed);
+
+    let _mode = GradModeGuard::new(create_graph);
+    let mut buffers: Vec<SmallVec<[Option<Tensor>; 1]>> = vec![SmallVec::new(); plan.len()];
+    for (&(step, output_nr), seed) in root_steps.iter().zip(seeds) {
+        add_to_buffer(&mut buffers[step], output_nr, seed)?;
+    }
+    let mut results: Vec<Option<Tensor>> = vec![None; results_len];
+    let mut ready: BinaryHeap<(u64, usize)> = BinaryHeap::new();
+    let mut queued = vec![false; plan.len()];
+    for &(step, _) in &root_steps {
+        if plan[step].deps == 0 && plan[step].needed && !queued[step] {
+            queued[step] = true;
+            ready.push((plan[step].seq, step));
+        }
+    }
+
+    let outcome = (|| -> Result<()> {
+        while let Some((_, i)) = ready.pop() {
+            let inputs = std::mem::take(&mut buffers[i]);
+            let step = &mut plan[i];
+            step.executed = true;
+            for (output_nr, weak) in &step.retained {
+                if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize)) {
+                    accumulate_grad(&Tensor(t), g, create_graph)?;
+                }
+            }
+            for &(output_nr, slot) in &step.captures {
+                if let Some(Some(g)) = inputs.get(output_nr as usize) {
+                    results[slot] = Some(g.clone());
+                }
+            }
+            let step = &plan[i];
+            let outputs = match &step.work {
+                Work::Accumulate(leaf) => {
+                    if accumulate {
+                        if let Some(Some(g)) = inputs.first() {
+                            accumulate_grad(leaf, g, create_graph)?;
+                        }
+                    }
+                    continue;
+                }
+                Work::Op(f) => {
+                    let needs: SmallVec<[bool; 2]> = step
+                        .edges
+                        .iter()
+                        .map(|e| e.is_some_and(|(j, _)| plan[j].needed))
+                        .collect();
+                    if !needs.iter().any(|&n| n) || inputs.iter().all(Option::is_none) {
+                        SmallVec::new()
+                    } else {
+                        let ctx = BackwardCtx {
+                            grads: &inputs,
+                            saved: &step.saved,
+                            released: step.released,
+                            node: step.id,
+                            name: step.name,
+                            needs_input_grad: &needs,
+                            create_graph,
+                        };
+                        f.backward(&ctx)?
+                    }
+                }
+            };
+            let edges = plan[i].edges.clone();
+            for (k, edge) in edges.iter().enumerate() {
+                let Some((j, input_nr)) = *edge else { continue };
+                if !plan[j].needed {
+                    continue;
+                }
+                if let Some(Some(g)) = outputs.get(k) {
+                    add_to_buffer(&mut buffers[j], input_nr, g.clone())?;
+                }
+                plan[j].deps -= 1;
+                if plan[j].deps == 0 && !queued[j] {
+                    queued[j] = true;
+                    ready.push((plan[j].seq, j));
+                }
+            }
+        }
+        Ok(())
+    })();
+
+    if !retain_graph {
+        release_saved(&plan);
+    }
+    drop(buffers);
+    drop(plan);
+    outcome?;
+    Ok(results)
+}
+
+/// Gradients of the roots, checked and cast as PyTorch does.
+fn seed_gradients(roots: &[Tensor], grads: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
+    roots
+        .iter()
+        .zip(grads)
+        .enumerate()
+        .map(|(i, (root, grad))| {
+            if !root.requires_grad() {
+                return Err(runtime_err!(
+                    "element {i} of tensors does not require grad and does not have a grad_fn"
+                ));
+            }
+            match grad {
+                None if root.numel() == 1 => Ok(root.ones_like()),
+                None => Err(runtime_err!("grad can be implicitly created only for scalar outputs")),
+                Some(g) if g.shape() != root.shape() => Err(runtime_err!(
+                    "Mismatch in shape: grad_output[{i}] has a shape of {} and output[{i}] has a \
+                     shape of {}.",
+                    torch_size(g.shape()),
+                    torch_size(root.shape())
+                )),
+                Some(g) if g.dtype() != root.dtype() => g.detach().to_dtype(root.dtype()),
+                Some(g) => Ok(g.clone()),
+            }
+        })
+        .collect()
+}
+
+/// `torch.Size([2, 3])`, as PyTorch prints shapes in messages.
+pub(crate) fn torch_size(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("torch.Size([{}])", dims.join(", "))
+}
+
+/// The node a tensor's gradient enters the graph through, with a strong reference held
+/// for planning.
+fn root_node(tape: &mut Tape, t: &Tensor) -> (NodeId, u32) {
+    let mut meta = t.meta();
+    if let Some(grad_fn) = &meta.grad_fn {
+        let id = grad_fn.id();
+        tape.retain(id);
+        return (id, meta.output_nr);
+    }
+    (accumulator(tape, t, &mut meta), 0)
+}
+
+/// Collects the reachable subgraph: an explicit-stack DFS from the roots.
+fn build_plan(
+    tape: &Tape,
+    roots: &[(NodeId, u32)],
+    targets: &[(NodeId, u32)],
+    accumulate: bool,
+) -> (Vec<Step>, Vec<(usize, u32)>, usize) {
+    let mut index = IndexMap::default();
+    let mut plan: Vec<Step> = Vec::new();
+    let mut stack: Vec<NodeId> = roots.iter().map(|&(id, _)| id).collect();
+    while let Some(id) = stack.pop() {
+        if index.contains_key(&id.idx) {
+            continue;
+        }
+        let node = tape.get(id).expect("nodes reachable from a live tensor are alive");
+        index.insert(id.idx, plan.len());
+        stack.extend(node.edges.iter().flatten().map(|e| e.node));
+        let work = match &node.kind {
+            NodeKind::Op(f) => Work::Op(f.clone()),
+            NodeKind::AccumulateGrad(leaf) => Work::Accumulate(leaf.clone()),
+        };
+        plan.push(Step {
+            id,
+            seq: node.seq,
+            work,
+            name: node.kind.name(),
+            edges: SmallVec::new(),
+            saved: node.saved.clone(),
+            released: node.released,
+            retained: node.retained.clone(),
+            captures: SmallVec::new(),
+            needed: targets.is_empty() && accumulate,
+            deps: 0,
+            executed: false,
+        });
+    }
+    for step in &mut plan {
+        let node = tape.get(step.id).expect("planned nodes are alive");
+        step.edges =
+            node.edges.iter().map(|e| e.map(|e| (index[&e.node.idx], e.input_nr))).collect();
+    }
+    let mut captures_len = 0;
+    if !targets.is_empty() {
+        for (slot, &(id, output_nr)) in targets.iter().enumerate() {
+            if let Some(&i) = index.get(&id.idx) {
+                plan[i].needed = true;
+                if !accumulate {
+                    plan[i].captures.push((output_nr, slot));
+                }
+            }
+        }
+        captures_len = targets.len();
+        // A node is needed if it leads to a needed node: consumers are younger (larger seq),
+        // so visiting by increasing seq sees every input before its consumers.
+        let mut order: Vec<usize> = (0..plan.len()).collect();
+        order.sort_unstable_by_key(|&i| plan[i].seq);
+        for i in order {
+            if !plan[i].needed {
+                plan[i].needed = plan[i].edges.iter().flatten().any(|&(j, _)| plan[j].needed);
+            }
+        }
+    }
+    if !accumulate {
+        captures_len = targets.len();
+    }
+    for i in 0..plan.len() {
+        if !plan[i].needed {
+            continue;
+        }
+        for (j, _) in plan[i].edges.clone().into_iter().flatten() {
+            if plan[j].needed {
+                plan[j].deps += 1;
+            }
+        }
+    }
+    let root_steps = roots.iter().map(|&(id, nr)| (index[&id.idx], nr)).collect();
+    (plan, root_steps, captures_len)
+}
+
+/// Adds `grad` into slot `output_nr` of a node's input buffer.
+fn add_to_buffer(
+    buffer: &mut SmallVec<[Option<Tensor>; 1]>,
+    output_nr: u32,
+    grad: Tensor,
+) -> Result<()> {
+    let slot = output_nr as usize;
+    if buffer.len() <= slot {
+        buffer.resize(slot + 1, None);
+    }
+    buffer[slot] = Some(match buffer[slot].take() {
+        None => grad,
+        Some(existing) => existing.add(&grad)?,
+    });
+    Ok(())
+}
+
+/// Accumulates `grad` into `t.grad` by PyTorch's rules: the first gradient is stored (as a
+/// fresh buffer unless it can be taken over), later ones are added in place, so `.grad` stays
+/// the same object; with `create_graph` the sum is out of place, to keep its graph.
+pub(crate) fn accumulate_grad(t: &Tensor, grad: &Tensor, create_graph: bool) -> Result<()> {
+    if create_graph {
+        let current = t.grad();
+        let updated = match current {
+            None => grad.copy_backwards()?,
+            Some(existing) => existing.add(grad)?,
+        };
+        let old = t.meta().grad.replace(updated);
+        drop(old);
+        return Ok(());
+    }
+    let existing = t.meta().grad.clone();
+    match existing {
+        Some(existing) => existing.add_assign_detached(grad),
+        None => {
+            let fresh = grad.detached_contiguous_copy();
+            let raced = {
+                let mut meta = t.meta();
+                if meta.grad.is_none() {
+                    meta.grad = Some(fresh);
+                    None
+                } else {
+                    meta.grad.clone()
+                }
+            };
+            match raced {
+                Some(existing) => existing.add_assign_detached(grad),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// Frees the saved tensors of every node that ran, unless the graph is retained.
+fn release_saved(plan: &[Step]) {
+    let mut dropped: Vec<SmallVec<[SavedTensor; 2]>> = Vec::new();
+    with_tape(|tape| {
+        for step in plan.iter().filter(|s| s.executed && matches!(s.work, Work::Op(_))) {
+            if let Some(node) = tape.get_mut(step.id) {
+                node.released = true;
+                dropped.push(std::mem::take(&mut node.saved));
+            }
+        }
+    });
+    drop(dropped);
+}

@@ -1,0 +1,214 @@
+//! What a recorded node holds, and the one place where ops decide to record.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use super::tape::{with_tape, Edge, Node, NodeId, NodeRef, Tape};
+use crate::error::{runtime_err, Result};
+use crate::grad_mode::is_grad_enabled;
+use crate::tensor::Tensor;
+
+/// Gradients with respect to a node's inputs, one entry per input (`None`: no gradient).
+pub type Grads = SmallVec<[Option<Tensor>; 2]>;
+
+/// The backward rule of one op. Rules are written with the engine's own differentiable ops,
+/// so when backward runs with `create_graph=True` the gradients get a graph of their own.
+pub trait BackwardFn: Send + Sync + 'static {
+    /// PyTorch's `grad_fn` class name, such as `"MulBackward0"`.
+    fn name(&self) -> &'static str;
+    /// Maps the gradient of the outputs to gradients of the inputs.
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads>;
+}
+
+/// What a node does in backward.
+pub(crate) enum NodeKind {
+    Op(Arc<dyn BackwardFn>),
+    /// Adds the incoming gradient into a leaf's `.grad`.
+    AccumulateGrad(Tensor),
+}
+
+impl NodeKind {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            NodeKind::Op(f) => f.name(),
+            NodeKind::AccumulateGrad(_) => "AccumulateGrad",
+        }
+    }
+}
+
+/// A tensor kept for backward, with the version it had when saved.
+///
+/// An op's own output is saved without its `grad_fn` (a node holding its own output would be a
+/// reference cycle); the engine reattaches it when backward needs a graph.
+#[derive(Clone)]
+pub struct SavedTensor {
+    data: Tensor,
+    version: u64,
+    is_output: bool,
+}
+
+impl SavedTensor {
+    /// Saves an input of the op being recorded.
+    pub fn input(t: &Tensor) -> Self {
+        SavedTensor { data: t.clone(), version: t.version(), is_output: false }
+    }
+
+    /// Saves the output of the op being recorded.
+    pub fn output(t: &Tensor) -> Self {
+        SavedTensor { data: t.detach(), version: t.version(), is_output: true }
+    }
+}
+
+/// The view a backward rule gets of its node.
+pub struct BackwardCtx<'a> {
+    pub(crate) grads: &'a [Option<Tensor>],
+    pub(crate) saved: &'a [SavedTensor],
+    pub(crate) released: bool,
+    pub(crate) node: NodeId,
+    pub(crate) name: &'static str,
+    pub(crate) needs_input_grad: &'a [bool],
+    pub(crate) create_graph: bool,
+}
+
+/// PyTorch's message for using saved tensors after they were freed.
+pub(crate) const FREED_MESSAGE: &str = "Trying to backward through the graph a second time (or \
+directly access saved tensors after they have already been freed). Saved intermediate values of \
+the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if \
+you need to backward through the graph a second time or if you need to access saved tensors after \
+calling backward.";
+
+impl BackwardCtx<'_> {
+    /// The gradient of output `i`, zeros when none flowed to it.
+    pub fn grad_output(&self, i: usize) -> Option<&Tensor> {
+        self.grads.get(i).and_then(Option::as_ref)
+    }
+
+    /// The gradient of the (first) output.
+    pub fn grad(&self) -> &Tensor {
+        self.grads[0].as_ref().expect("the engine only runs nodes that received a gradient")
+    }
+
+    /// Whether input `i` wants a gradient.
+    pub fn needs_input_grad(&self, i: usize) -> bool {
+        self.needs_input_grad.get(i).copied().unwrap_or(false)
+    }
+
+    /// Saved tensor `i`, checked against in-place changes since it was saved.
+    pub fn saved(&self, i: usize) -> Result<Tensor> {
+        if self.released {
+            return Err(runtime_err!("{FREED_MESSAGE}"));
+        }
+        let saved = &self.saved[i];
+        let now = saved.data.version();
+        if now != saved.version {
+            let producer = if saved.is_output {
+                Some(self.name)
+            } else {
+                saved.data.grad_fn().map(|node| node_name(node.id()))
+            };
+            let which = producer
+                .map(|name| format!(", which is output 0 of {}", forward_name(name)))
+                .unwrap_or_default();
+            return Err(runtime_err!(
+                "one of the variables needed for gradient computation has been modified by an \
+                 inplace operation: [{} {:?}]{which}, is at version {now}; expected version {} \
+                 instead. Hint: enable anomaly detection to find the operation that failed to \
+                 compute its gradient, with torch.autograd.set_detect_anomaly(True, \
+                 check_nan=False).",
+                saved.data.dtype().legacy_type_name(),
+                saved.data.shape(),
+                saved.version
+            ));
+        }
+        if saved.is_output && self.create_graph {
+            // Reattach the graph the saved copy left out, so double backward sees it.
+            let node = with_tape(|tape| {
+                tape.retain(self.node);
+                NodeRef::from_retained(self.node)
+            });
+            let t = saved.data.detach();
+            t.set_grad_fn(node, 0);
+            return Ok(t);
+        }
+        Ok(saved.data.clone())
+    }
+}
+
+/// `MulBackward0` -> `Mul`: the forward op's name, as PyTorch 2.13 prints it.
+fn forward_name(grad_fn: &str) -> &str {
+    grad_fn.strip_suffix("Backward0").or_else(|| grad_fn.strip_suffix("Backward1")).unwrap_or(grad_fn)
+}
+
+/// The `grad_fn` name of a live node.
+pub fn node_name(id: NodeId) -> &'static str {
+    with_tape(|tape| tape.get(id).map(|n| n.kind.name()).unwrap_or("<freed>"))
+}
+
+/// Whether an op on `inputs` must be recorded: grad mode is on and an input requires grad.
+/// This is the only place that decides.
+#[inline]
+pub fn needs_grad(inputs: &[&Tensor]) -> bool {
+    inputs.iter().any(|t| t.requires_grad()) && is_grad_enabled()
+}
+
+/// Records an op: one node with an edge per input, set as `grad_fn` of `output`.
+/// Callers check [`needs_grad`] first.
+pub fn record(
+    inputs: &[&Tensor],
+    output: &Tensor,
+    backward: Arc<dyn BackwardFn>,
+    saved: SmallVec<[SavedTensor; 2]>,
+) {
+    let node = with_tape(|tape| {
+        let edges = inputs.iter().map(|t| gradient_edge(tape, t)).collect();
+        let node = Node {
+            seq: 0,
+            kind: NodeKind::Op(backward),
+            edges,
+            saved,
+            released: false,
+            retained: Vec::new(),
+        };
+        NodeRef::from_retained(tape.insert(node, false))
+    });
+    output.set_grad_fn(node, 0);
+}
+
+/// The edge through which `t` receives its gradient, with a strong reference taken for it.
+pub(crate) fn gradient_edge(tape: &mut Tape, t: &Tensor) -> Option<Edge> {
+    if !t.requires_grad() {
+        return None;
+    }
+    let mut meta = t.meta();
+    if let Some(grad_fn) = &meta.grad_fn {
+        let node = grad_fn.id();
+        tape.retain(node);
+        return Some(Edge { node, input_nr: meta.output_nr });
+    }
+    Some(Edge { node: accumulator(tape, t, &mut meta), input_nr: 0 })
+}
+
+/// The leaf's `AccumulateGrad` node, created on first use; returns it with one strong
+/// reference taken for the caller.
+pub(crate) fn accumulator(
+    tape: &mut Tape,
+    leaf: &Tensor,
+    meta: &mut crate::tensor::AutogradMeta,
+) -> NodeId {
+    if let Some(id) = meta.accumulator.filter(|&id| tape.is_alive(id)) {
+        tape.retain(id);
+        return id;
+    }
+    let node = Node {
+        seq: 0,
+        kind: NodeKind::AccumulateGrad(leaf.clone()),
+        edges: SmallVec::new(),
+        saved: SmallVec::new(),
+        released: false,
+        retained: Vec::new(),
+    };
+    let id = tape.insert(node, true);
+    meta.accumulator = Some(id);
+    id
+}

@@ -1,0 +1,10 @@
+//! Reverse-mode autograd: the tape of recorded nodes, the backward engine, and the
+//! interface op implementations use to record themselves.
+
+pub mod engine;
+pub mod function;
+pub mod tape;
+
+pub use engine::{backward, grad};
+pub use function::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+pub use tape::{live_nodes, NodeId, NodeRef};

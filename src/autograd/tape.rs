@@ -1,0 +1,258 @@
+//! The tape: one process-wide arena of graph nodes addressed by generational handles.
+//!
+//! A node lives while a strong handle refers to it: the [`NodeRef`] of a tensor's `grad_fn`,
+//! or an edge from a younger node. When the last one goes, the node is freed and the handles
+//! it held are released through a worklist, so a chain of a million nodes is freed without
+//! recursion. The arena is global, not thread-local, because Python moves tensors between
+//! threads freely; only grad mode is per thread (see `grad_mode.rs`).
+//!
+//! Lock order: the tape lock first, then a tensor's autograd-meta lock. Nothing is dropped
+//! while the tape lock is held: freed nodes are dropped after it is released, because dropping
+//! them drops tensors, which release more nodes.
+
+use std::cell::{Cell, RefCell};
+use std::num::NonZeroU32;
+
+use parking_lot::{const_mutex, Mutex};
+use smallvec::SmallVec;
+
+use super::function::{NodeKind, SavedTensor};
+
+/// A handle to a node slot; stale when the slot's generation moved on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeId {
+    pub(crate) idx: u32,
+    pub(crate) gen: NonZeroU32,
+}
+
+/// One input of a node: the node that receives the gradient of that input, and which of its
+/// outputs the input was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Edge {
+    pub node: NodeId,
+    pub input_nr: u32,
+}
+
+/// A recorded operation.
+pub(crate) struct Node {
+    pub seq: u64,
+    pub kind: NodeKind,
+    /// One entry per differentiable input; `None` where that input needs no gradient.
+    pub edges: SmallVec<[Option<Edge>; 2]>,
+    pub saved: SmallVec<[SavedTensor; 2]>,
+    /// Set after a backward without `retain_graph`; the saved tensors are gone by then.
+    pub released: bool,
+    /// Non-leaf tensors whose `.grad` is kept (`retain_grad()`), by output number.
+    pub retained: Vec<(u32, std::sync::Weak<crate::tensor::TensorImpl>)>,
+}
+
+struct Slot {
+    gen: NonZeroU32,
+    strong: u32,
+    node: Option<Node>,
+}
+
+pub(crate) struct Tape {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    next_seq: u64,
+}
+
+static TAPE: Mutex<Tape> = const_mutex(Tape { slots: Vec::new(), free: Vec::new(), live: 0, next_seq: 0 });
+
+/// Runs `f` with the tape locked. `f` must not drop tensors or node handles.
+pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
+    f(&mut TAPE.lock())
+}
+
+/// The number of graph nodes alive in the process. Tests use it to prove nothing leaks.
+///
+/// ```
+/// let before = autodiff::live_nodes();
+/// let x = autodiff::Tensor::scalar(2.0f32).requires_grad_(true).unwrap();
+/// let y = x.mul(&x).unwrap();
+/// assert!(autodiff::live_nodes() > before);
+/// drop(y);
+/// drop(x);
+/// assert_eq!(autodiff::live_nodes(), before);
+/// ```
+pub fn live_nodes() -> usize {
+    TAPE.lock().live
+}
+
+impl Tape {
+    /// Adds a node with one strong reference (returned as a raw id the caller must wrap).
+    pub(crate) fn insert(&mut self, mut node: Node, accumulate: bool) -> NodeId {
+        node.seq = if accumulate {
+            u64::MAX
+        } else {
+            self.next_seq += 1;
+            self.next_seq
+        };
+        self.live += 1;
+        if let Some(idx) = self.free.pop() {
+            let slot = &mut self.slots[idx as usize];
+            slot.strong = 1;
+            slot.node = Some(node);
+            NodeId { idx, gen: slot.gen }
+        } else {
+            let idx = self.slots.len() as u32;
+            let gen = NonZeroU32::MIN;
+            self.slots.push(Slot { gen, strong: 1, node: Some(node) });
+            NodeId { idx, gen }
+        }
+    }
+
+    pub(crate) fn get(&self, id: NodeId) -> Option<&Node> {
+        let slot = self.slots.get(id.idx as usize)?;
+        if slot.gen == id.gen {
+            slot.node.as_ref()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        let slot = self.slots.get_mut(id.idx as usize)?;
+        if slot.gen == id.gen {
+            slot.node.as_mut()
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn is_alive(&self, id: NodeId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Adds a strong reference to a live node.
+    pub(crate) fn retain(&mut self, id: NodeId) {
+        let slot = &mut self.slots[id.idx as usize];
+        debug_assert!(slot.gen == id.gen && slot.node.is_some());
+        slot.strong += 1;
+    }
+
+    /// Drops one strong reference and frees every node that becomes unreferenced, pushing
+    /// the freed nodes to `freed` for the caller to drop once the lock is released.
+    pub(crate) fn release_into(&mut self, id: NodeId, freed: &mut Vec<Node>) {
+        let mut worklist: SmallVec<[NodeId; 8]> = SmallVec::new();
+        worklist.push(id);
+        while let Some(id) = worklist.pop() {
+            let slot = &mut self.slots[id.idx as usize];
+            if slot.gen != id.gen {
+                continue;
+            }
+            slot.strong -= 1;
+            if slot.strong > 0 {
+                continue;
+            }
+            let node = slot.node.take().expect("a live slot holds a node");
+            slot.gen = slot.gen.checked_add(1).unwrap_or(NonZeroU32::MIN);
+            self.free.push(id.idx);
+            self.live -= 1;
+            worklist.extend(node.edges.iter().flatten().map(|edge| edge.node));
+            freed.push(node);
+        }
+    }
+}
+
+thread_local! {
+    /// Nodes freed on this thread that still wait to be dropped, and whether a drop loop is
+    /// already running further up the stack. Dropping a node drops its saved tensors, which
+    /// release older nodes: the loop turns that recursion into iteration.
+    static PENDING: RefCell<Vec<Node>> = const { RefCell::new(Vec::new()) };
+    static DRAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Releases one strong reference to `id`, freeing what becomes unreachable.
+pub(crate) fn release(id: NodeId) {
+    let mut freed = Vec::new();
+    TAPE.lock().release_into(id, &mut freed);
+    if freed.is_empty() {
+        return;
+    }
+    drop_nodes(freed);
+}
+
+/// Drops nodes outside the tape lock without recursing into the nodes they free.
+pub(crate) fn drop_nodes(nodes: Vec<Node>) {
+    // During thread teardown the thread-locals may be gone; dropping directly is then the
+    // only option (a teardown drops few nodes).
+    // If the closure never runs, it drops `nodes` itself.
+    if PENDING.try_with(move |pending| pending.borrow_mut().extend(nodes)).is_err() {
+        return;
+    }
+    if DRAINING.with(|d| d.replace(true)) {
+        return;
+    }
+    loop {
+        let next = PENDING.with(|pending| pending.borrow_mut().pop());
+        match next {
+            Some(node) => drop(node),
+            None => break,
+        }
+    }
+    DRAINING.with(|d| d.set(false));
+}
+
+/// A strong handle to a node: a tensor's `grad_fn`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NodeRef(NodeId);
+
+impl NodeRef {
+    /// Wraps an id whose strong count the caller already incremented.
+    pub(crate) fn from_retained(id: NodeId) -> Self {
+        NodeRef(id)
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.0
+    }
+
+}
+
+impl Clone for NodeRef {
+    fn clone(&self) -> Self {
+        TAPE.lock().retain(self.0);
+        NodeRef(self.0)
+    }
+}
+
+impl Drop for NodeRef {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+impl NodeRef {
+    /// The node's `grad_fn` name, such as `"MulBackward0"`.
+    pub fn name(&self) -> &'static str {
+        with_tape(|tape| tape.get(self.0).map(|n| n.kind.name()).expect("a held node is alive"))
+    }
+
+    /// The node's inputs: the node each input's gradient flows to and which of its outputs
+    /// the input was; `None` for inputs that need no gradient.
+    pub fn next_functions(&self) -> Vec<Option<(NodeRef, u32)>> {
+        with_tape(|tape| {
+            let edges = tape.get(self.0).expect("a held node is alive").edges.clone();
+            edges
+                .into_iter()
+                .map(|edge| {
+                    edge.map(|e| {
+                        tape.retain(e.node);
+                        (NodeRef(e.node), e.input_nr)
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The leaf an `AccumulateGrad` node accumulates into.
+    pub fn variable(&self) -> Option<crate::tensor::Tensor> {
+        with_tape(|tape| match &tape.get(self.0)?.kind {
+            super::function::NodeKind::AccumulateGrad(leaf) => Some(leaf.clone()),
+            super::function::NodeKind::Op(_) => None,
+        })
+    }
+}

@@ -1,0 +1,95 @@
+//! Elementwise maps over one or two (broadcast) operands.
+
+use crate::error::Result;
+use crate::layout::{broadcast_shapes, Layout};
+use crate::storage::Element;
+use crate::tensor::Tensor;
+
+/// `f` applied to every element of `t` (which must hold `T`), as a new contiguous tensor.
+pub fn map<T: Element, U: Element>(t: &Tensor, f: impl Fn(T) -> U) -> Tensor {
+    let out: Vec<U> = t.with_values::<T, _>(|values| values.iter().map(|&x| f(x)).collect());
+    Tensor::from_buffer(U::into_buffer(out), t.shape())
+}
+
+/// `f` applied pairwise to `a` and `b` (both holding `T`) broadcast together.
+pub fn zip<T: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl Fn(T, T) -> U) -> Result<Tensor> {
+    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    let (la, lb) = (a.layout(), b.layout());
+    let buf_a = a.storage().read();
+    let buf_b = b.storage().read();
+    let (da, db) = (T::slice(&buf_a), T::slice(&buf_b));
+    let n: usize = shape.iter().product();
+    let out: Vec<U> = if la.is_contiguous() && lb.is_contiguous() && a.numel() == b.numel() {
+        let sa = &da[la.offset()..la.offset() + n];
+        let sb = &db[lb.offset()..lb.offset() + n];
+        sa.iter().zip(sb).map(|(&x, &y)| f(x, y)).collect()
+    } else if b.numel() == 1 && la.is_contiguous() {
+        let y = db[lb.offset()];
+        da[la.offset()..la.offset() + n].iter().map(|&x| f(x, y)).collect()
+    } else if a.numel() == 1 && lb.is_contiguous() {
+        let x = da[la.offset()];
+        db[lb.offset()..lb.offset() + n].iter().map(|&y| f(x, y)).collect()
+    } else {
+        let (ba, bb) = (la.broadcast_to(&shape), lb.broadcast_to(&shape));
+        ba.offsets().zip(bb.offsets()).map(|(i, j)| f(da[i], db[j])).collect()
+    };
+    Ok(Tensor::from_buffer(U::into_buffer(out), &shape))
+}
+
+/// `f` applied to three operands broadcast together (used by `where`).
+pub fn zip3<C: Element, T: Element>(
+    c: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(C, T, T) -> T,
+) -> Result<Tensor> {
+    let shape = broadcast_shapes(&broadcast_shapes(c.shape(), a.shape())?, b.shape())?;
+    let (bc, ba, bb) = (c.storage().read(), a.storage().read(), b.storage().read());
+    let (dc, da, db) = (C::slice(&bc), T::slice(&ba), T::slice(&bb));
+    let lc = c.layout().broadcast_to(&shape);
+    let la = a.layout().broadcast_to(&shape);
+    let lb = b.layout().broadcast_to(&shape);
+    let out: Vec<T> = lc
+        .offsets()
+        .zip(la.offsets())
+        .zip(lb.offsets())
+        .map(|((i, j), k)| f(dc[i], da[j], db[k]))
+        .collect();
+    Ok(Tensor::from_buffer(T::into_buffer(out), &shape))
+}
+
+/// Writes `f(dst, src)` into `dst` in place; `src` broadcasts to `dst`'s shape.
+pub fn update_in_place<T: Element>(dst: &Tensor, src: &Tensor, f: impl Fn(T, T) -> T) -> Result<()> {
+    let shape = broadcast_shapes(dst.shape(), src.shape())?;
+    if shape.as_slice() != dst.shape() {
+        return Err(crate::error::runtime_err!(
+            "output with shape {:?} doesn't match the broadcast shape {:?}",
+            dst.shape(),
+            shape.as_slice()
+        ));
+    }
+    // Read the source first: it may share the destination's storage.
+    let src_values: Vec<T> = {
+        let layout = src.layout().broadcast_to(&shape);
+        let buffer = src.storage().read();
+        let data = T::slice(&buffer);
+        layout.offsets().map(|i| data[i]).collect()
+    };
+    let mut buffer = dst.storage().write();
+    let data = T::slice_mut(&mut buffer);
+    for (i, y) in dst.layout().offsets().zip(src_values) {
+        data[i] = f(data[i], y);
+    }
+    drop(buffer);
+    dst.storage().bump_version();
+    Ok(())
+}
+
+/// A contiguous copy of `layout`'s elements out of `data`.
+pub fn gather<T: Element>(data: &[T], layout: &Layout) -> Vec<T> {
+    if layout.is_contiguous() {
+        data[layout.offset()..layout.offset() + layout.numel()].to_vec()
+    } else {
+        layout.offsets().map(|i| data[i]).collect()
+    }
+}

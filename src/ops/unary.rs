@@ -1,0 +1,212 @@
+//! Elementwise ops of one tensor.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use smallvec::smallvec;
+
+use super::default_float_dtype;
+use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::kernels::elementwise::map;
+use crate::storage::Float;
+use crate::tensor::Tensor;
+
+/// What backward needs from the forward pass.
+#[derive(PartialEq, Eq)]
+enum Saves {
+    Nothing,
+    Input,
+    Output,
+}
+
+/// An elementwise op: its kernel, its derivative and its `grad_fn` name, together.
+trait UnaryOp: Send + Sync + 'static {
+    const GRAD_FN: &'static str;
+    const SAVES: Saves;
+    /// Integer inputs stay integer (`neg`, `abs`, ...) instead of promoting to float.
+    const KEEPS_INT: bool = false;
+    fn forward<T: Float>(x: T) -> T;
+    fn forward_int(x: i64) -> i64 {
+        x
+    }
+    /// The input's gradient from the output's gradient `g` and the saved tensor `s`.
+    fn backward(g: &Tensor, s: &Tensor) -> Result<Tensor>;
+}
+
+struct UnaryBackward<O>(PhantomData<O>);
+
+impl<O: UnaryOp> BackwardFn for UnaryBackward<O> {
+    fn name(&self) -> &'static str {
+        O::GRAD_FN
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let saved = if O::SAVES == Saves::Nothing { ctx.grad().clone() } else { ctx.saved(0)? };
+        Ok(smallvec![Some(O::backward(ctx.grad(), &saved)?)])
+    }
+}
+
+fn unary<O: UnaryOp>(x: &Tensor) -> Result<Tensor> {
+    let out = match x.dtype() {
+        DType::F32 => map::<f32, f32>(x, O::forward),
+        DType::F64 => map::<f64, f64>(x, O::forward),
+        DType::I64 if O::KEEPS_INT => map::<i64, i64>(x, O::forward_int),
+        DType::Bool if O::KEEPS_INT => map::<bool, bool>(x, |b| O::forward_int(b as i64) != 0),
+        _ => return unary::<O>(&x.cast(default_float_dtype())),
+    };
+    if needs_grad(&[x]) {
+        let saved = match O::SAVES {
+            Saves::Nothing => smallvec![],
+            Saves::Input => smallvec![SavedTensor::input(x)],
+            Saves::Output => smallvec![SavedTensor::output(&out)],
+        };
+        record(&[x], &out, Arc::new(UnaryBackward::<O>(PhantomData)), saved);
+    }
+    Ok(out)
+}
+
+/// Declares an op type and the `Tensor` method that applies it.
+macro_rules! unary_op {
+    ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, $saves:ident,
+     keeps_int: $keeps:literal, |$x:ident| $fwd:expr, int: |$xi:ident| $fwd_int:expr,
+     |$g:ident, $s:ident| $bwd:expr) => {
+        struct $op;
+        impl UnaryOp for $op {
+            const GRAD_FN: &'static str = $grad_fn;
+            const SAVES: Saves = Saves::$saves;
+            const KEEPS_INT: bool = $keeps;
+            fn forward<T: Float>($x: T) -> T {
+                $fwd
+            }
+            fn forward_int($xi: i64) -> i64 {
+                $fwd_int
+            }
+            #[allow(unused_variables)]
+            fn backward($g: &Tensor, $s: &Tensor) -> Result<Tensor> {
+                $bwd
+            }
+        }
+        impl Tensor {
+            $(#[$doc])*
+            pub fn $method(&self) -> Result<Tensor> {
+                unary::<$op>(self)
+            }
+        }
+    };
+    ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, $saves:ident,
+     |$x:ident| $fwd:expr, |$g:ident, $s:ident| $bwd:expr) => {
+        unary_op!($(#[$doc])* $method, $op, $grad_fn, $saves, keeps_int: false, |$x| $fwd,
+                  int: |v| v, |$g, $s| $bwd);
+    };
+}
+
+fn sign<T: Float>(x: T) -> T {
+    if x > T::ZERO {
+        T::ONE
+    } else if x < T::ZERO {
+        -T::ONE
+    } else {
+        x // keeps 0, -0 and NaN as they are
+    }
+}
+
+unary_op!(
+    /// `-x`. Backward: `-g`.
+    neg, Neg, "NegBackward0", Nothing, keeps_int: true, |x| -x, int: |x| x.wrapping_neg(),
+    |g, s| g.neg()
+);
+unary_op!(
+    /// `|x|`. Backward: `g * sign(x)`, so the subgradient at 0 is 0.
+    abs, Abs, "AbsBackward0", Input, keeps_int: true, |x| x.abs(), int: |x| x.wrapping_abs(),
+    |g, x| g.mul(&x.sign()?)
+);
+unary_op!(
+    /// `e^x`. Backward reuses the output: `g * e^x`.
+    exp, Exp, "ExpBackward0", Output, |x| x.exp(), |g, out| g.mul(out)
+);
+unary_op!(
+    /// Natural log. Backward: `g / x`.
+    log, Log, "LogBackward0", Input, |x| x.ln(), |g, x| g.div(x)
+);
+unary_op!(
+    /// `ln(1 + x)`, accurate near 0. Backward: `g / (x + 1)`.
+    log1p, Log1p, "Log1PBackward0", Input, |x| x.ln_1p(), |g, x| g.div(&x.add_scalar(1.0)?)
+);
+unary_op!(
+    /// Square root. Backward: `g / (2 sqrt(x))`, infinite at 0 as in PyTorch.
+    sqrt, Sqrt, "SqrtBackward0", Output, |x| x.sqrt(), |g, out| g.div(&out.mul_scalar(2.0)?)
+);
+unary_op!(
+    /// `1 / sqrt(x)`. Backward: `-0.5 g out^3`.
+    rsqrt, Rsqrt, "RsqrtBackward0", Output, |x| T::ONE / x.sqrt(),
+    |g, out| g.mul_scalar(-0.5)?.mul(&out.pow_scalar(3.0)?)
+);
+unary_op!(
+    /// Sine. Backward: `g cos(x)`.
+    sin, Sin, "SinBackward0", Input, |x| x.sin(), |g, x| g.mul(&x.cos()?)
+);
+unary_op!(
+    /// Cosine. Backward: `g * -sin(x)`.
+    cos, Cos, "CosBackward0", Input, |x| x.cos(), |g, x| g.mul(&x.sin()?.neg()?)
+);
+unary_op!(
+    /// Tangent. Backward: `g (1 + tan^2 x)`.
+    tan, Tan, "TanBackward0", Output, |x| x.tan(),
+    |g, out| g.mul(&out.pow_scalar(2.0)?.add_scalar(1.0)?)
+);
+unary_op!(
+    /// Hyperbolic tangent. Backward: `g (1 - out^2)`.
+    tanh, Tanh, "TanhBackward0", Output, |x| x.tanh(),
+    |g, out| g.mul(&out.mul(out)?.rsub_scalar(1.0)?)
+);
+unary_op!(
+    /// Logistic sigmoid `1 / (1 + e^-x)`. Backward: `(g (1 - out)) out`, PyTorch's order of
+    /// rounding.
+    sigmoid, Sigmoid, "SigmoidBackward0", Output, |x| T::ONE / (T::ONE + (-x).exp()),
+    |g, out| g.mul(&out.rsub_scalar(1.0)?)?.mul(out)
+);
+unary_op!(
+    /// `max(x, 0)`. Backward passes `g` where the output is positive, so relu'(0) = 0.
+    relu, Relu, "ReluBackward0", Output, keeps_int: true,
+    |x| if x > T::ZERO || x.is_nan() { x } else { T::ZERO }, int: |x| x.max(0),
+    |g, out| g.where_positive(out)
+);
+unary_op!(
+    /// `1 / x`. Backward: `-g out^2`.
+    reciprocal, Reciprocal, "ReciprocalBackward0", Output, |x| T::ONE / x,
+    |g, out| g.neg()?.mul(&out.mul(out)?)
+);
+unary_op!(
+    /// -1, 0 or 1 by the sign of `x`. Its gradient is zero.
+    sign, Sign, "SignBackward0", Nothing, keeps_int: true, |x| sign(x), int: |x| x.signum(),
+    |g, s| Ok(g.zeros_like())
+);
+unary_op!(
+    /// Rounds down. Its gradient is zero.
+    floor, Floor, "FloorBackward0", Nothing, keeps_int: true, |x| x.floor(), int: |x| x,
+    |g, s| Ok(g.zeros_like())
+);
+unary_op!(
+    /// Rounds up. Its gradient is zero.
+    ceil, Ceil, "CeilBackward0", Nothing, keeps_int: true, |x| x.ceil(), int: |x| x,
+    |g, s| Ok(g.zeros_like())
+);
+unary_op!(
+    /// Rounds half to even, as PyTorch does. Its gradient is zero.
+    round, Round, "RoundBackward0", Nothing, keeps_int: true, |x| x.round_ties_even(),
+    int: |x| x, |g, s| Ok(g.zeros_like())
+);
+
+impl Tensor {
+    /// `x * x`, recorded as PyTorch records it: `pow(x, 2)` (`PowBackward0`).
+    pub fn square(&self) -> Result<Tensor> {
+        self.pow_scalar(2.0)
+    }
+
+    /// `g` where `out > 0`, else 0 (the backward of relu), differentiable in `g`.
+    fn where_positive(&self, out: &Tensor) -> Result<Tensor> {
+        let zero = Tensor::wrapped_scalar(0.0);
+        Tensor::where_(&out.gt(&zero)?, self, &zero)
+    }
+}

@@ -1,0 +1,74 @@
+//! `grad_fn` objects: read-only views of tape nodes for Python.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::tensor::{wrap, PyTensor};
+use crate::autograd::NodeRef;
+
+/// A node of the autograd graph (PyTorch's `torch.autograd.graph.Node`).
+#[pyclass(name = "Node", module = "autodiff.autograd.graph", frozen, weakref)]
+pub struct PyNode {
+    pub(crate) node: NodeRef,
+}
+
+impl PyNode {
+    pub(crate) fn new(node: NodeRef) -> Self {
+        PyNode { node }
+    }
+}
+
+#[pymethods]
+impl PyNode {
+    /// The node's name, e.g. `'MulBackward0'`; leaves' accumulators give PyTorch's
+    /// `'torch::autograd::AccumulateGrad'`.
+    fn name(&self) -> String {
+        let name = self.node.name();
+        if name == "AccumulateGrad" {
+            "torch::autograd::AccumulateGrad".to_string()
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// One `(node, input_nr)` pair per input of the op; `(None, 0)` for inputs that need no
+    /// gradient.
+    #[getter]
+    fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let pairs: Vec<Bound<'py, PyTuple>> = self
+            .node
+            .next_functions()
+            .into_iter()
+            .map(|edge| match edge {
+                Some((node, nr)) => PyTuple::new(py, [Py::new(py, PyNode::new(node))?.into_any(), nr.into_pyobject(py)?.into_any().unbind()]),
+                None => PyTuple::new(py, [py.None(), 0u32.into_pyobject(py)?.into_any().unbind()]),
+            })
+            .collect::<PyResult<_>>()?;
+        PyTuple::new(py, pairs)
+    }
+
+    /// For an `AccumulateGrad` node: the leaf it accumulates into.
+    #[getter]
+    fn variable(&self, py: Python<'_>) -> PyResult<Option<Py<PyTensor>>> {
+        self.node.variable().map(|t| wrap(py, t)).transpose()
+    }
+
+    /// A dict for user annotations, as in PyTorch.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> Bound<'py, PyDict> {
+        PyDict::new(py)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        format!("<{} object at {:#x}>", slf.get().node.name(), slf.as_ptr() as usize)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyNode>().is_ok_and(|o| o.get().node == self.node)
+    }
+
+    fn __hash__(&self) -> u64 {
+        let id = self.node.id();
+        (u64::from(id.idx) << 32) | u64::from(id.gen.get())
+    }
+}

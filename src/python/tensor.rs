@@ -1,0 +1,743 @@
+//! `autodiff.Tensor`: the native Python class. Operators and methods call the engine
+//! directly; there is no Python wrapper object per tensor.
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyTuple};
+
+use super::convert::{dtype_object, extract_dtype, operand, parse_dims, to_list, to_numpy, PyDType};
+use super::error::guard;
+use super::node::PyNode;
+use crate::dtype::DType;
+use crate::tensor::Tensor;
+
+/// A multi-dimensional array that can record the operations applied to it, so that
+/// `backward()` can compute gradients (PyTorch's `torch.Tensor`).
+#[pyclass(name = "Tensor", module = "autodiff", subclass, weakref, frozen)]
+pub struct PyTensor {
+    pub(crate) inner: Tensor,
+    /// The Python objects last handed out for `.grad` and `.grad_fn`, so that
+    /// `x.grad is x.grad` holds as in PyTorch while the underlying tensor stays the same.
+    cache: Mutex<PyCache>,
+}
+
+#[derive(Default)]
+struct PyCache {
+    grad: Option<Py<PyTensor>>,
+    grad_fn: Option<Py<PyNode>>,
+}
+
+impl PyTensor {
+    pub(crate) fn new(inner: Tensor) -> Self {
+        PyTensor { inner, cache: Mutex::new(PyCache::default()) }
+    }
+}
+
+/// Wraps an engine tensor as a new Python object.
+#[inline]
+pub(crate) fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyTensor>> {
+    Py::new(py, PyTensor::new(t))
+}
+
+/// The result of a binary operator: a tensor, or `NotImplemented` for a foreign operand so
+/// Python can try the other side (and raise its own `TypeError`).
+fn binary_result(
+    py: Python<'_>,
+    other: &Bound<'_, PyAny>,
+    f: impl FnOnce(&Tensor) -> crate::Result<Tensor>,
+) -> PyResult<Py<PyAny>> {
+    match operand(other) {
+        Some(o) => Ok(wrap(py, guard(|| f(&o))?)?.into_any()),
+        None => Ok(py.NotImplemented()),
+    }
+}
+
+const NON_LEAF_GRAD_WARNING: &str = "The .grad attribute of a Tensor that is not a leaf Tensor is \
+being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed \
+want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf \
+Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor \
+instead. See github.com/pytorch/pytorch/pull/30531 for more information.";
+
+const CREATE_GRAPH_WARNING: &str = "Using backward() with create_graph=True will create a \
+reference cycle between the parameter and its gradient which can cause a memory leak. We \
+recommend using autograd.grad when creating the graph to avoid this. If you have to use this \
+function, make sure to reset the .grad fields of your parameters to None after use to break the \
+cycle and avoid the leak.";
+
+fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
+    let category = py.get_type::<PyUserWarning>();
+    PyErr::warn(py, &category, &std::ffi::CString::new(message).expect("no NUL"), 1)
+}
+
+/// `autodiff.Size`, defined in Python as a tuple subclass.
+fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    static SIZE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let size = SIZE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("autodiff._size")?.getattr("Size")?.unbind())
+    })?;
+    size.bind(py).call1((PyTuple::new(py, shape)?,))
+}
+
+/// Collects tensors from `None`, a tensor, or a sequence of tensors.
+pub(crate) fn tensor_list(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Tensor>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(Some(vec![t.get().inner.clone()]));
+    }
+    let mut out = Vec::new();
+    for item in obj.try_iter()? {
+        let item = item?;
+        let t = item.cast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "expected a Tensor, got {}",
+                item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        out.push(t.get().inner.clone());
+    }
+    Ok(Some(out))
+}
+
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                $(#[$doc])*
+                fn $name(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+                    wrap(py, guard(|| self.inner.$name())?)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods!(
+    /// Elementwise `e^x`.
+    exp,
+    /// Elementwise natural logarithm.
+    log,
+    /// Elementwise `ln(1 + x)`.
+    log1p,
+    /// Elementwise square root.
+    sqrt,
+    /// Elementwise `1 / sqrt(x)`.
+    rsqrt,
+    /// Elementwise sine.
+    sin,
+    /// Elementwise cosine.
+    cos,
+    /// Elementwise tangent.
+    tan,
+    /// Elementwise hyperbolic tangent.
+    tanh,
+    /// Elementwise logistic sigmoid.
+    sigmoid,
+    /// Elementwise `max(x, 0)`.
+    relu,
+    /// Elementwise `1 / x`.
+    reciprocal,
+    /// Elementwise `x * x` (recorded as `pow(x, 2)`).
+    square,
+    /// Elementwise sign: -1, 0 or 1.
+    sign,
+    /// Elementwise floor.
+    floor,
+    /// Elementwise ceiling.
+    ceil,
+    /// Elementwise rounding, half to even.
+    round,
+    /// Elementwise negation.
+    neg,
+    /// Elementwise absolute value.
+    abs,
+);
+
+#[pymethods]
+impl PyTensor {
+    #[new]
+    #[pyo3(signature = (*args))]
+    fn py_new(args: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        // `Tensor(data)` copies data as float32; `Tensor(2, 3)` makes an uninitialised
+        // (here: zeroed) float32 tensor of that size, as in PyTorch.
+        if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
+            let t = super::convert::tensor_from_data(&args.get_item(0)?, Some(crate::default_float_dtype()))?;
+            return Ok(PyTensor::new(t));
+        }
+        let size = super::convert::parse_size(args)?;
+        Ok(PyTensor::new(Tensor::zeros(&size, crate::default_float_dtype())))
+    }
+
+    // ---- attributes ----
+
+    /// The size of each dimension, as `autodiff.Size`.
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        size_object(py, self.inner.shape())
+    }
+
+    /// The size of each dimension, or of dimension `dim`.
+    #[pyo3(signature = (dim=None))]
+    fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        match dim {
+            None => size_object(py, self.inner.shape()),
+            Some(d) => {
+                let d = guard(|| crate::layout::normalize_dim(d, self.inner.ndim()))?;
+                Ok(self.inner.shape().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any())
+            }
+        }
+    }
+
+    /// The number of dimensions.
+    fn dim(&self) -> usize {
+        self.inner.ndim()
+    }
+
+    /// The number of dimensions.
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.inner.ndim()
+    }
+
+    /// The number of elements.
+    fn numel(&self) -> usize {
+        self.inner.numel()
+    }
+
+    /// The element type.
+    #[getter]
+    fn dtype(&self, py: Python<'_>) -> Py<PyDType> {
+        dtype_object(py, self.inner.dtype())
+    }
+
+    /// Always `"cpu"`: the engine runs on the CPU.
+    #[getter]
+    fn device(&self) -> &'static str {
+        "cpu"
+    }
+
+    /// Whether gradients are recorded for this tensor.
+    #[getter]
+    fn get_requires_grad(&self) -> bool {
+        self.inner.requires_grad()
+    }
+
+    #[setter]
+    fn set_requires_grad(&self, value: bool) -> PyResult<()> {
+        guard(|| self.inner.set_requires_grad(value))
+    }
+
+    /// True for tensors no recorded op produced.
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.inner.is_leaf()
+    }
+
+    /// The node that produced this tensor (`None` for leaves).
+    #[getter]
+    fn grad_fn(&self, py: Python<'_>) -> PyResult<Option<Py<PyNode>>> {
+        let Some(node) = self.inner.grad_fn() else { return Ok(None) };
+        let mut cache = self.cache.lock();
+        if let Some(cached) = &cache.grad_fn {
+            if cached.get().node == node {
+                return Ok(Some(cached.clone_ref(py)));
+            }
+        }
+        let fresh = Py::new(py, PyNode::new(node))?;
+        cache.grad_fn = Some(fresh.clone_ref(py));
+        Ok(Some(fresh))
+    }
+
+    /// The accumulated gradient; `None` until a backward reaches this tensor.
+    #[getter]
+    fn get_grad(&self, py: Python<'_>) -> PyResult<Option<Py<PyTensor>>> {
+        let grad = self.inner.grad();
+        let Some(grad) = grad else {
+            if !self.inner.is_leaf() && !self.inner.retains_grad() {
+                warn(py, NON_LEAF_GRAD_WARNING)?;
+            }
+            return Ok(None);
+        };
+        let mut cache = self.cache.lock();
+        if let Some(cached) = &cache.grad {
+            if cached.get().inner.ptr_eq(&grad) {
+                return Ok(Some(cached.clone_ref(py)));
+            }
+        }
+        let fresh = wrap(py, grad)?;
+        cache.grad = Some(fresh.clone_ref(py));
+        Ok(Some(fresh))
+    }
+
+    #[setter]
+    fn set_grad(&self, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let grad = match value {
+            None => None,
+            Some(v) if v.is_none() => None,
+            Some(v) => match v.cast::<PyTensor>() {
+                Ok(t) => {
+                    let mut cache = self.cache.lock();
+                    cache.grad = Some(t.clone().unbind());
+                    Some(t.get().inner.clone())
+                }
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "assigned grad expected to be a Tensor or None but got grad of type {}",
+                        v.get_type().name()?
+                    )))
+                }
+            },
+        };
+        guard(|| self.inner.set_grad(grad))
+    }
+
+    /// Whether this non-leaf keeps its `.grad` (see `retain_grad`).
+    #[getter]
+    fn retains_grad(&self) -> bool {
+        self.inner.retains_grad()
+    }
+
+    /// The storage's in-place modification counter.
+    #[getter]
+    fn _version(&self) -> u64 {
+        self.inner.version()
+    }
+
+    /// A tensor sharing this one's data, outside autograd.
+    #[getter]
+    fn data(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        wrap(py, self.inner.detach())
+    }
+
+    // ---- autograd ----
+
+    /// Computes the gradient of this tensor with respect to the graph's leaves and
+    /// accumulates it into their `.grad`.
+    #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false, inputs=None))]
+    fn backward(
+        &self,
+        py: Python<'_>,
+        gradient: Option<&Bound<'_, PyAny>>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+        inputs: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let gradient = match gradient.filter(|g| !g.is_none()) {
+            None => None,
+            Some(g) => match g.cast::<PyTensor>() {
+                Ok(t) => Some(t.get().inner.clone()),
+                Err(_) => {
+                    return Err(PyTypeError::new_err(format!(
+                        "'{}' object is not iterable",
+                        g.get_type().name()?
+                    )))
+                }
+            },
+        };
+        let inputs = tensor_list(inputs)?;
+        if create_graph {
+            warn(py, CREATE_GRAPH_WARNING)?;
+        }
+        guard(|| {
+            crate::autograd::backward(
+                std::slice::from_ref(&self.inner),
+                &[gradient],
+                retain_graph.unwrap_or(create_graph),
+                create_graph,
+                inputs.as_deref(),
+            )
+        })
+    }
+
+    /// Keeps `.grad` for this non-leaf after backward.
+    fn retain_grad(&self) -> PyResult<()> {
+        guard(|| self.inner.retain_grad())
+    }
+
+    /// Sets `requires_grad` in place and returns this tensor.
+    #[pyo3(signature = (requires_grad=true))]
+    fn requires_grad_(slf: &Bound<'_, Self>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+        guard(|| slf.get().inner.set_requires_grad(requires_grad))?;
+        Ok(slf.clone().unbind())
+    }
+
+    /// A new tensor sharing this one's data, detached from the graph.
+    fn detach(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        wrap(py, self.inner.detach())
+    }
+
+    /// Detaches this tensor from the graph in place.
+    fn detach_(slf: &Bound<'_, Self>) -> Py<PyTensor> {
+        slf.get().inner.detach_();
+        slf.clone().unbind()
+    }
+
+    /// Zeroes in place; returns this tensor.
+    fn zero_(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        guard(|| slf.get().inner.zero_())?;
+        Ok(slf.clone().unbind())
+    }
+
+    /// Fills with `value` in place; returns this tensor.
+    fn fill_(slf: &Bound<'_, Self>, value: f64) -> PyResult<Py<PyTensor>> {
+        guard(|| slf.get().inner.fill_(value))?;
+        Ok(slf.clone().unbind())
+    }
+
+    // ---- values ----
+
+    /// The value of a one-element tensor as a Python number.
+    fn item<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let t = &self.inner;
+        if t.numel() != 1 {
+            return Err(PyRuntimeError::new_err(format!(
+                "a Tensor with {} elements cannot be converted to Scalar",
+                t.numel()
+            )));
+        }
+        let values: Vec<f64> = t.to_vec();
+        let ints: Vec<i64> = if t.dtype() == DType::I64 { t.to_vec() } else { Vec::new() };
+        super::convert::py_scalar(py, t, 0, &values, &ints)
+    }
+
+    /// The values as nested Python lists.
+    fn tolist<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_list(py, &self.inner)
+    }
+
+    /// The values as a NumPy array.
+    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        if self.inner.requires_grad() {
+            return Err(PyRuntimeError::new_err(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+            ));
+        }
+        to_numpy(py, &self.inner)
+    }
+
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let _ = copy;
+        let array = to_numpy(py, &self.inner)?;
+        match dtype.filter(|d| !d.is_none()) {
+            Some(d) => array.call_method1("astype", (d,)),
+            None => Ok(array),
+        }
+    }
+
+    /// A copy in `dtype` (the tensor itself if it already has it).
+    fn to(&self, py: Python<'_>, dtype: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let dtype = extract_dtype(dtype)?;
+        wrap(py, guard(|| self.inner.to_dtype(dtype))?)
+    }
+
+    /// `self.to(autodiff.float32)`.
+    fn float(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        convert_to(slf, DType::F32)
+    }
+
+    /// `self.to(autodiff.float64)`.
+    fn double(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        convert_to(slf, DType::F64)
+    }
+
+    /// `self.to(autodiff.int64)`.
+    fn long(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        convert_to(slf, DType::I64)
+    }
+
+    /// `self.to(autodiff.bool)`.
+    fn bool(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        convert_to(slf, DType::Bool)
+    }
+
+    /// True for float dtypes.
+    fn is_floating_point(&self) -> bool {
+        self.inner.dtype().is_float()
+    }
+
+    // ---- ops with arguments ----
+
+    /// `self ** exponent`.
+    fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let e = super::convert::operand_or_err(exponent, "pow", "exponent", 1)?;
+        Ok(wrap(py, guard(|| power(&self.inner, &e))?)?.into_any())
+    }
+
+    /// `self + other`.
+    fn add(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = super::convert::operand_or_err(other, "add", "other", 1)?;
+        wrap(py, guard(|| self.inner.add(&o))?)
+    }
+
+    /// `self - other`.
+    fn sub(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = super::convert::operand_or_err(other, "sub", "other", 1)?;
+        wrap(py, guard(|| self.inner.sub(&o))?)
+    }
+
+    /// `self * other`.
+    fn mul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = super::convert::operand_or_err(other, "mul", "other", 1)?;
+        wrap(py, guard(|| self.inner.mul(&o))?)
+    }
+
+    /// `self / other`.
+    fn div(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = super::convert::operand_or_err(other, "div", "other", 1)?;
+        wrap(py, guard(|| self.inner.div(&o))?)
+    }
+
+    /// Elementwise maximum with `other`.
+    fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = other.cast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err("maximum(): argument 'other' (position 1) must be Tensor")
+        })?;
+        wrap(py, guard(|| self.inner.maximum(&o.get().inner))?)
+    }
+
+    /// Elementwise minimum with `other`.
+    fn minimum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+        let o = other.cast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err("minimum(): argument 'other' (position 1) must be Tensor")
+        })?;
+        wrap(py, guard(|| self.inner.minimum(&o.get().inner))?)
+    }
+
+    /// Limits values to `[min, max]`; bounds are numbers or tensors.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clamp(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<'_, PyAny>>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        wrap(py, clamp_any(&self.inner, min, max)?)
+    }
+
+    /// Alias of `clamp`.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clip(
+        &self,
+        py: Python<'_>,
+        min: Option<&Bound<'_, PyAny>>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        wrap(py, clamp_any(&self.inner, min, max)?)
+    }
+
+    /// Sum of all elements, or over `dim`.
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn sum(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        let dims = parse_dims(dim)?;
+        let dtype = dtype.filter(|d| !d.is_none()).map(extract_dtype).transpose()?;
+        let out = guard(|| {
+            let x = match dtype {
+                Some(d) => self.inner.to_dtype(d)?,
+                None => self.inner.clone(),
+            };
+            x.sum(dims.as_deref(), keepdim)
+        })?;
+        wrap(py, out)
+    }
+
+    /// Mean of all elements, or over `dim`.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<Py<PyTensor>> {
+        let dims = parse_dims(dim)?;
+        wrap(py, guard(|| self.inner.mean(dims.as_deref(), keepdim))?)
+    }
+
+    // ---- operators ----
+
+    fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.add(o))
+    }
+
+    fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.add(o))
+    }
+
+    fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.sub(o))
+    }
+
+    fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.rsub_wrapped(o))
+    }
+
+    fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.mul(o))
+    }
+
+    fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.mul(o))
+    }
+
+    fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| self.inner.div(o))
+    }
+
+    fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        // PyTorch computes `n / x` as `reciprocal(x) * n` (grad_fn MulBackward0).
+        binary_result(py, other, |o| self.inner.reciprocal()?.mul(o))
+    }
+
+    fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let _ = modulo;
+        binary_result(py, other, |o| power(&self.inner, o))
+    }
+
+    fn __rpow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let _ = modulo;
+        binary_result(py, other, |o| self.inner.rpow_wrapped(o))
+    }
+
+    fn __neg__(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        wrap(py, guard(|| self.inner.neg())?)
+    }
+
+    fn __pos__(slf: &Bound<'_, Self>) -> Py<PyTensor> {
+        slf.clone().unbind()
+    }
+
+    fn __abs__(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        wrap(py, guard(|| self.inner.abs())?)
+    }
+
+    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        binary_result(py, other, |o| match op {
+            CompareOp::Eq => self.inner.eq(o),
+            CompareOp::Ne => self.inner.ne(o),
+            CompareOp::Lt => self.inner.lt(o),
+            CompareOp::Le => self.inner.le(o),
+            CompareOp::Gt => self.inner.gt(o),
+            CompareOp::Ge => self.inner.ge(o),
+        })
+    }
+
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+
+    fn __bool__(&self) -> PyResult<bool> {
+        if self.inner.numel() != 1 {
+            return Err(PyRuntimeError::new_err(
+                "Boolean value of Tensor with more than one value is ambiguous",
+            ));
+        }
+        Ok(guard(|| self.inner.item())? != 0.0)
+    }
+
+    fn __float__(&self, py: Python<'_>) -> PyResult<f64> {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if self.inner.requires_grad() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            warn(
+                py,
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected \
+                 behavior.\nConsider using tensor.detach() first.",
+            )?;
+        }
+        one_element(&self.inner)
+    }
+
+    fn __int__(&self) -> PyResult<i64> {
+        Ok(one_element(&self.inner)? as i64)
+    }
+
+    fn __index__(&self) -> PyResult<i64> {
+        if self.inner.dtype() != DType::I64 || self.inner.numel() != 1 {
+            return Err(PyTypeError::new_err(
+                "only integer tensors of a single element can be converted to an index",
+            ));
+        }
+        Ok(self.inner.to_vec::<i64>()[0])
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        static FORMATTER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let formatter = FORMATTER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("autodiff._formatting")?.getattr("tensor_repr")?.unbind())
+        })?;
+        formatter.bind(py).call1((slf,))?.extract()
+    }
+
+    fn __format__(slf: &Bound<'_, Self>, spec: &str) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        // A 0-d tensor formats like its Python value (`f"{loss:.3f}"`), as in PyTorch.
+        let value: Bound<'_, PyAny> = if slf.get().inner.ndim() == 0 {
+            slf.call_method0("item")?
+        } else {
+            PyString::new(py, &PyTensor::__repr__(slf)?).into_any()
+        };
+        Ok(value.call_method1("__format__", (spec,))?.unbind())
+    }
+}
+
+fn one_element(t: &Tensor) -> PyResult<f64> {
+    if t.numel() != 1 {
+        return Err(PyTypeError::new_err("only one element tensors can be converted to Python scalars"));
+    }
+    guard(|| t.item())
+}
+
+fn convert_to(slf: &Bound<'_, PyTensor>, dtype: DType) -> PyResult<Py<PyTensor>> {
+    if slf.get().inner.dtype() == dtype {
+        return Ok(slf.clone().unbind());
+    }
+    wrap(slf.py(), guard(|| slf.get().inner.to_dtype(dtype))?)
+}
+
+/// `x ** e`: a Python-number exponent is `PowBackward0`, a tensor one `PowBackward1`.
+pub(crate) fn power(x: &Tensor, e: &Tensor) -> crate::Result<Tensor> {
+    if e.is_wrapped_number() {
+        x.pow_wrapped(e)
+    } else {
+        x.pow(e)
+    }
+}
+
+/// `clamp` with number or tensor bounds.
+pub(crate) fn clamp_any(
+    x: &Tensor,
+    min: Option<&Bound<'_, PyAny>>,
+    max: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Tensor> {
+    let min = min.filter(|m| !m.is_none());
+    let max = max.filter(|m| !m.is_none());
+    let is_tensor = |b: Option<&Bound<'_, PyAny>>| b.is_some_and(|b| b.is_instance_of::<PyTensor>());
+    if is_tensor(min) || is_tensor(max) {
+        // Tensor bounds: pick by masks so the gradient goes to whichever value is selected.
+        let pick = |x: Tensor, bound: Option<&Bound<'_, PyAny>>, below: bool| -> PyResult<Tensor> {
+            let Some(b) = bound else { return Ok(x) };
+            let b = super::convert::operand_or_err(b, "clamp", if below { "min" } else { "max" }, 2)?;
+            guard(|| {
+                let outside = if below { x.lt(&b)? } else { x.gt(&b)? };
+                Tensor::where_(&outside, &b, &x)
+            })
+        };
+        return pick(pick(x.clone(), min, true)?, max, false);
+    }
+    let number = |b: Option<&Bound<'_, PyAny>>| b.map(|b| b.extract::<f64>()).transpose();
+    let (lo, hi) = (number(min)?, number(max)?);
+    guard(|| x.clamp(lo, hi))
+}

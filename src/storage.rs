@@ -1,0 +1,174 @@
+//! Reference-counted, versioned buffers. A tensor is a [`Layout`](crate::Layout) over a
+//! shared [`Storage`]; views and `detach()` clone the `Arc`, never the data.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::dtype::DType;
+
+/// The typed contents of a storage.
+#[derive(Debug, Clone)]
+pub enum Buffer {
+    Bool(Vec<bool>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+impl Buffer {
+    /// The element type held.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Buffer::Bool(_) => DType::Bool,
+            Buffer::I64(_) => DType::I64,
+            Buffer::F32(_) => DType::F32,
+            Buffer::F64(_) => DType::F64,
+        }
+    }
+
+    /// Number of elements held.
+    pub fn len(&self) -> usize {
+        match self {
+            Buffer::Bool(v) => v.len(),
+            Buffer::I64(v) => v.len(),
+            Buffer::F32(v) => v.len(),
+            Buffer::F64(v) => v.len(),
+        }
+    }
+
+    /// True when the buffer holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A buffer shared by every tensor that views it, with the version counter PyTorch uses to
+/// detect in-place changes to tensors saved for backward.
+///
+/// The lock is a `RwLock` rather than an `UnsafeCell` because data races are undefined
+/// behaviour in Rust, and Python threads may share tensors freely.
+#[derive(Debug)]
+pub struct Storage {
+    data: RwLock<Buffer>,
+    version: AtomicU64,
+}
+
+impl Storage {
+    /// Wraps a buffer.
+    pub fn new(buffer: Buffer) -> Self {
+        Storage { data: RwLock::new(buffer), version: AtomicU64::new(0) }
+    }
+
+    /// Shared read access. Recursive so that `a op a` never waits on itself.
+    pub fn read(&self) -> RwLockReadGuard<'_, Buffer> {
+        self.data.read_recursive()
+    }
+
+    /// Exclusive write access. Callers must not hold a read guard of the same storage.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Buffer> {
+        self.data.write()
+    }
+
+    /// The number of in-place modifications so far.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Records one in-place modification.
+    pub fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A Rust type that can be a tensor element.
+pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
+    const DTYPE: DType;
+    fn slice(buffer: &Buffer) -> &[Self];
+    fn slice_mut(buffer: &mut Buffer) -> &mut [Self];
+    fn into_buffer(values: Vec<Self>) -> Buffer;
+    fn to_f64(self) -> f64;
+    fn from_f64(value: f64) -> Self;
+}
+
+macro_rules! impl_element {
+    ($t:ty, $variant:ident, $to:expr, $from:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$variant;
+            fn slice(buffer: &Buffer) -> &[Self] {
+                match buffer {
+                    Buffer::$variant(v) => v,
+                    other => unreachable!("expected {:?} buffer, found {:?}", DType::$variant, other.dtype()),
+                }
+            }
+            fn slice_mut(buffer: &mut Buffer) -> &mut [Self] {
+                match buffer {
+                    Buffer::$variant(v) => v,
+                    other => unreachable!("expected {:?} buffer, found {:?}", DType::$variant, other.dtype()),
+                }
+            }
+            fn into_buffer(values: Vec<Self>) -> Buffer {
+                Buffer::$variant(values)
+            }
+            fn to_f64(self) -> f64 {
+                ($to)(self)
+            }
+            fn from_f64(value: f64) -> Self {
+                ($from)(value)
+            }
+        }
+    };
+}
+
+impl_element!(f32, F32, |x: f32| x as f64, |x: f64| x as f32);
+impl_element!(f64, F64, |x: f64| x, |x: f64| x);
+impl_element!(i64, I64, |x: i64| x as f64, |x: f64| x as i64);
+impl_element!(bool, Bool, |x: bool| if x { 1.0 } else { 0.0 }, |x: f64| x != 0.0);
+
+/// Floating-point elements: the maths of the differentiable kernels.
+pub trait Float: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> + std::ops::Neg<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn sin(self) -> Self;
+    fn cos(self) -> Self;
+    fn tan(self) -> Self;
+    fn tanh(self) -> Self;
+    fn abs(self) -> Self;
+    fn floor(self) -> Self;
+    fn ceil(self) -> Self;
+    fn round_ties_even(self) -> Self;
+    fn powf(self, e: Self) -> Self;
+    fn is_nan(self) -> bool;
+}
+
+macro_rules! impl_float {
+    ($t:ty) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            fn exp(self) -> Self { <$t>::exp(self) }
+            fn ln(self) -> Self { <$t>::ln(self) }
+            fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
+            fn sqrt(self) -> Self { <$t>::sqrt(self) }
+            fn sin(self) -> Self { <$t>::sin(self) }
+            fn cos(self) -> Self { <$t>::cos(self) }
+            fn tan(self) -> Self { <$t>::tan(self) }
+            fn tanh(self) -> Self { <$t>::tanh(self) }
+            fn abs(self) -> Self { <$t>::abs(self) }
+            fn floor(self) -> Self { <$t>::floor(self) }
+            fn ceil(self) -> Self { <$t>::ceil(self) }
+            fn round_ties_even(self) -> Self { <$t>::round_ties_even(self) }
+            fn powf(self, e: Self) -> Self { <$t>::powf(self, e) }
+            fn is_nan(self) -> bool { <$t>::is_nan(self) }
+        }
+    };
+}
+impl_float!(f32);
+impl_float!(f64);

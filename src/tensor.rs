@@ -1,0 +1,405 @@
+//! The tensor: a [`Layout`] over a shared [`Storage`], plus the autograd metadata PyTorch
+//! keeps on a tensor (`requires_grad`, `grad`, `grad_fn`, retained gradients).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::autograd::tape::{NodeId, NodeRef};
+use crate::dtype::DType;
+use crate::error::{runtime_err, Error, Result};
+use crate::layout::{Layout, Shape};
+use crate::storage::{Buffer, Element, Storage};
+
+/// A reference-counted handle to tensor data and its autograd state. Cloning is O(1) and
+/// gives the *same* tensor (like binding a second Python name), not a copy.
+///
+/// ```
+/// use autodiff::Tensor;
+/// let x = Tensor::scalar(3.0f32).requires_grad_(true)?;
+/// let y = x.pow_scalar(2.0)?;
+/// y.backward(None, false, false)?;
+/// assert_eq!(x.grad().unwrap().item()?, 6.0);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+/// The shared state behind a [`Tensor`].
+pub struct TensorImpl {
+    storage: Arc<Storage>,
+    layout: Layout,
+    dtype: DType,
+    /// A Python number turned into a 0-d tensor: it yields to tensors in type promotion.
+    wrapped_number: bool,
+    /// Mirrors `meta.grad_fn.is_some() || leaf flag`, readable without the lock on every op.
+    requires_grad: AtomicBool,
+    meta: Mutex<AutogradMeta>,
+}
+
+/// Autograd bookkeeping; see the lock order in `autograd/tape.rs`.
+#[derive(Default)]
+pub(crate) struct AutogradMeta {
+    pub grad_fn: Option<NodeRef>,
+    pub output_nr: u32,
+    pub grad: Option<Tensor>,
+    pub retains_grad: bool,
+    /// The leaf's `AccumulateGrad` node, held weakly: the node owns the leaf, not the reverse.
+    pub accumulator: Option<NodeId>,
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tensor")
+            .field("shape", &self.shape())
+            .field("dtype", &self.dtype())
+            .field("values", &self.to_vec::<f64>())
+            .field("requires_grad", &self.requires_grad())
+            .finish()
+    }
+}
+
+impl Tensor {
+    /// A tensor over `storage` viewed through `layout`, with no autograd state.
+    pub fn from_parts(storage: Arc<Storage>, layout: Layout) -> Tensor {
+        let dtype = storage.read().dtype();
+        Self::from_parts_typed(storage, layout, dtype)
+    }
+
+    pub(crate) fn from_parts_typed(storage: Arc<Storage>, layout: Layout, dtype: DType) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage,
+            layout,
+            dtype,
+            wrapped_number: false,
+            requires_grad: AtomicBool::new(false),
+            meta: Mutex::new(AutogradMeta::default()),
+        }))
+    }
+
+    /// A contiguous tensor owning `buffer`, shaped `shape`.
+    pub(crate) fn from_buffer(buffer: Buffer, shape: &[usize]) -> Tensor {
+        let dtype = buffer.dtype();
+        Self::from_parts_typed(Arc::new(Storage::new(buffer)), Layout::contiguous(shape), dtype)
+    }
+
+    /// A tensor from row-major values.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.shape(), &[2, 2]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn from_vec<T: Element>(values: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        let numel: usize = shape.iter().product();
+        if numel != values.len() {
+            return Err(Error::Value(format!(
+                "shape {shape:?} is invalid for input of size {}",
+                values.len()
+            )));
+        }
+        Ok(Self::from_buffer(T::into_buffer(values), shape))
+    }
+
+    /// A 0-d tensor.
+    pub fn scalar<T: Element>(value: T) -> Tensor {
+        Self::from_buffer(T::into_buffer(vec![value]), &[])
+    }
+
+    /// A Python float as an operand: a 0-d float64 tensor that takes the other operand's
+    /// float dtype in promotion (`x * 2.0` stays float32).
+    pub fn wrapped_scalar(value: f64) -> Tensor {
+        Self::scalar(value).into_wrapped()
+    }
+
+    /// A Python int as an operand (see [`Tensor::wrapped_scalar`]).
+    pub fn wrapped_int(value: i64) -> Tensor {
+        Self::scalar(value).into_wrapped()
+    }
+
+    /// A Python bool as an operand (see [`Tensor::wrapped_scalar`]).
+    pub fn wrapped_bool(value: bool) -> Tensor {
+        Self::scalar(value).into_wrapped()
+    }
+
+    fn into_wrapped(mut self) -> Tensor {
+        Arc::get_mut(&mut self.0).expect("a fresh tensor is unshared").wrapped_number = true;
+        self
+    }
+
+    /// Whether this tensor stands for a Python number.
+    pub fn is_wrapped_number(&self) -> bool {
+        self.0.wrapped_number
+    }
+
+    /// A tensor filled with `value` (converted to `dtype`).
+    pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        let n: usize = shape.iter().product();
+        let buffer = match dtype {
+            DType::F32 => Buffer::F32(vec![value as f32; n]),
+            DType::F64 => Buffer::F64(vec![value; n]),
+            DType::I64 => Buffer::I64(vec![value as i64; n]),
+            DType::Bool => Buffer::Bool(vec![value != 0.0; n]),
+        };
+        Self::from_buffer(buffer, shape)
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
+        Self::full(shape, 0.0, dtype)
+    }
+
+    /// A tensor of ones.
+    pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
+        Self::full(shape, 1.0, dtype)
+    }
+
+    /// Zeros with this tensor's shape and dtype.
+    pub fn zeros_like(&self) -> Tensor {
+        Self::zeros(self.shape(), self.dtype())
+    }
+
+    /// Ones with this tensor's shape and dtype.
+    pub fn ones_like(&self) -> Tensor {
+        Self::ones(self.shape(), self.dtype())
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        self.0.layout.shape()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.0.layout.ndim()
+    }
+
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.0.storage
+    }
+
+    /// True when `self` and `other` are the same tensor object.
+    pub fn ptr_eq(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The storage's version counter (PyTorch's `_version`).
+    pub fn version(&self) -> u64 {
+        self.0.storage.version()
+    }
+
+    /// Runs `f` on the elements in row-major order: a borrowed slice when the layout is
+    /// contiguous, a gathered copy otherwise.
+    pub fn with_values<T: Element, R>(&self, f: impl FnOnce(&[T]) -> R) -> R {
+        let buffer = self.0.storage.read();
+        let data = T::slice(&buffer);
+        let layout = &self.0.layout;
+        if layout.is_contiguous() {
+            f(&data[layout.offset()..layout.offset() + layout.numel()])
+        } else {
+            let gathered: Vec<T> = layout.offsets().map(|i| data[i]).collect();
+            f(&gathered)
+        }
+    }
+
+    /// The elements in row-major order, converted to `T`.
+    pub fn to_vec<T: Element>(&self) -> Vec<T> {
+        crate::dispatch!(self.dtype(), S => self.with_values::<S, _>(|v| {
+            v.iter().map(|&x| T::from_f64(x.to_f64())).collect()
+        }))
+    }
+
+    /// The value of a one-element tensor.
+    pub fn item(&self) -> Result<f64> {
+        if self.numel() != 1 {
+            return Err(runtime_err!(
+                "a Tensor with {} elements cannot be converted to Scalar",
+                self.numel()
+            ));
+        }
+        Ok(self.to_vec::<f64>()[0])
+    }
+
+    pub(crate) fn meta(&self) -> MutexGuard<'_, AutogradMeta> {
+        self.0.meta.lock()
+    }
+
+    /// Whether gradients flow to or through this tensor.
+    #[inline]
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// A tensor is a leaf unless an op recorded it (it has a `grad_fn`).
+    pub fn is_leaf(&self) -> bool {
+        self.meta().grad_fn.is_none()
+    }
+
+    /// The node that produced this tensor, if any.
+    pub fn grad_fn(&self) -> Option<NodeRef> {
+        self.meta().grad_fn.clone()
+    }
+
+    /// Which output of its `grad_fn` this tensor is.
+    pub fn output_nr(&self) -> u32 {
+        self.meta().output_nr
+    }
+
+    /// Sets `requires_grad` on a leaf, as `Tensor.requires_grad_` does in PyTorch.
+    pub fn set_requires_grad(&self, requires_grad: bool) -> Result<()> {
+        if !self.is_leaf() {
+            if requires_grad {
+                return Ok(());
+            }
+            return Err(runtime_err!(
+                "you can only change requires_grad flags of leaf variables. If you want to use \
+                 a computed variable in a subgraph that doesn't require differentiation use \
+                 var_no_grad = var.detach()."
+            ));
+        }
+        if requires_grad && !self.dtype().is_float() {
+            return Err(runtime_err!("only Tensors of floating point dtype can require gradients"));
+        }
+        self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Builder form of [`Tensor::set_requires_grad`].
+    pub fn requires_grad_(self, requires_grad: bool) -> Result<Tensor> {
+        self.set_requires_grad(requires_grad)?;
+        Ok(self)
+    }
+
+    /// The accumulated gradient (for leaves and tensors that retain their grad).
+    pub fn grad(&self) -> Option<Tensor> {
+        self.meta().grad.clone()
+    }
+
+    /// Replaces `.grad`, with PyTorch's shape and dtype checks.
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(runtime_err!(
+                    "attempting to assign a gradient of size '{:?}' to a tensor of size '{:?}'. \
+                     Please ensure that the gradient and the tensor are the same size",
+                    g.shape(),
+                    self.shape()
+                ));
+            }
+            if g.dtype() != self.dtype() {
+                return Err(runtime_err!(
+                    "attempting to assign a gradient with dtype '{}' to a tensor with grad_dtype \
+                     '{}'. The gradient must match the tensor's grad_dtype (defaults to the \
+                     tensor's dtype). You can set the tensor's grad_dtype attribute with a \
+                     specific dtype, or None to allow any dtype. Set grad_dtype with caution. \
+                     Diverging the dtypes of a tensor and its gradient may break downstream \
+                     systems that assume they match.",
+                    c_type_name(g.dtype()),
+                    self.dtype().scalar_type_name()
+                ));
+            }
+        }
+        let old = std::mem::replace(&mut self.meta().grad, grad);
+        drop(old);
+        Ok(())
+    }
+
+    /// Whether `.grad` is kept for this non-leaf.
+    pub fn retains_grad(&self) -> bool {
+        self.meta().retains_grad
+    }
+
+    /// Keeps `.grad` for a non-leaf after backward (a no-op on leaves).
+    pub fn retain_grad(&self) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(runtime_err!("can't retain_grad on Tensor that has requires_grad=False"));
+        }
+        crate::autograd::engine::retain_grad(self);
+        Ok(())
+    }
+
+    /// A new leaf sharing this tensor's storage (and version counter), outside the graph.
+    pub fn detach(&self) -> Tensor {
+        Self::from_parts_typed(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype)
+    }
+
+    /// Detaches this tensor from the graph in place, making it a leaf.
+    pub fn detach_(&self) {
+        let old = {
+            let mut meta = self.meta();
+            meta.output_nr = 0;
+            meta.grad_fn.take()
+        };
+        self.0.requires_grad.store(false, Ordering::Relaxed);
+        drop(old);
+    }
+
+    /// Attaches a freshly recorded node as this tensor's `grad_fn`.
+    pub(crate) fn set_grad_fn(&self, node: NodeRef, output_nr: u32) {
+        let old = {
+            let mut meta = self.meta();
+            meta.output_nr = output_nr;
+            meta.grad_fn.replace(node)
+        };
+        self.0.requires_grad.store(true, Ordering::Relaxed);
+        drop(old);
+    }
+
+    /// A tensor sharing this one's data, viewed through `layout`.
+    pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
+        Self::from_parts_typed(self.0.storage.clone(), layout, self.0.dtype)
+    }
+
+    /// A shape as `SmallVec`, for building layouts.
+    pub(crate) fn shape_vec(&self) -> Shape {
+        self.shape().into()
+    }
+}
+
+/// The lower-case C type name PyTorch uses for the gradient's dtype in `.grad` errors.
+fn c_type_name(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "bool",
+        DType::I64 => "long int",
+        DType::F32 => "float",
+        DType::F64 => "double",
+    }
+}
+
+/// Calls a generic body with `$T` bound to the Rust element type of `$dtype`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => { type $T = f32; $body }
+            $crate::DType::F64 => { type $T = f64; $body }
+            $crate::DType::I64 => { type $T = i64; $body }
+            $crate::DType::Bool => { type $T = bool; $body }
+        }
+    };
+}
+
+/// Like [`dispatch!`] for float dtypes only; other dtypes evaluate `$other`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch_float {
+    ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {
+        match $dtype {
+            $crate::DType::F32 => { type $T = f32; $body }
+            $crate::DType::F64 => { type $T = f64; $body }
+            _ => $other,
+        }
+    };
+}
