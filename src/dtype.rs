@@ -140,10 +140,25 @@ mod tests {
     fn promotion_tiers() {
         use Priority::*;
         let f = DType::F32;
-        assert_eq!(result_type((DType::F32, Dimensioned), (DType::F64, ZeroDim), f), DType::F32);
-        assert_eq!(result_type((DType::I64, Dimensioned), (DType::F64, ZeroDim), f), DType::F64);
-        assert_eq!(result_type((DType::I64, Dimensioned), (DType::F64, WrappedNumber), f), f);
-        assert_eq!(result_type((DType::F64, Dimensioned), (DType::F32, WrappedNumber), f), DType::F64);
-        assert_eq!(result_type((DType::F32, Dimensioned), (DType::F64, Dimensioned), f), DType::F64);
+        assert_eq!(
+            result_type((DType::F32, Dimensioned), (DType::F64, ZeroDim), f),
+            DType::F32
+        );
+        assert_eq!(
+            result_type((DType::I64, Dimensioned), (DType::F64, ZeroDim), f),
+            DType::F64
+        );
+        assert_eq!(
+            result_type((DType::I64, Dimensioned), (DType::F64, WrappedNumber), f),
+            f
+        );
+        assert_eq!(
+            result_type((DType::F64, Dimensioned), (DType::F32, WrappedNumber), f),
+            DType::F64
+        );
+        assert_eq!(
+            result_type((DType::F32, Dimensioned), (DType::F64, Dimensioned), f),
+            DType::F64
+        );
     }
 }

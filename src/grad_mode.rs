@@ -40,7 +40,9 @@ pub struct GradModeGuard {
 
 impl GradModeGuard {
     pub fn new(enabled: bool) -> Self {
-        GradModeGuard { previous: set_grad_enabled(enabled) }
+        GradModeGuard {
+            previous: set_grad_enabled(enabled),
+        }
     }
 }
 

@@ -26,12 +26,20 @@ impl Layout {
     /// assert_eq!(l.numel(), 6);
     /// ```
     pub fn contiguous(shape: &[usize]) -> Self {
-        Layout { shape: shape.into(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.into(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     /// A layout from explicit parts.
     pub fn new(shape: Shape, strides: Shape, offset: usize) -> Self {
-        Layout { shape, strides, offset }
+        Layout {
+            shape,
+            strides,
+            offset,
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -73,9 +81,17 @@ impl Layout {
         let lead = shape.len() - self.ndim();
         let mut strides = Shape::from_elem(0, shape.len());
         for (i, (&size, &stride)) in self.shape.iter().zip(&self.strides).enumerate() {
-            strides[lead + i] = if size == 1 && shape[lead + i] != 1 { 0 } else { stride };
+            strides[lead + i] = if size == 1 && shape[lead + i] != 1 {
+                0
+            } else {
+                stride
+            };
         }
-        Layout { shape: shape.into(), strides, offset: self.offset }
+        Layout {
+            shape: shape.into(),
+            strides,
+            offset: self.offset,
+        }
     }
 
     /// Storage offsets of every element in row-major order.
@@ -109,8 +125,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
     let ndim = a.len().max(b.len());
     let mut out = Shape::from_elem(0, ndim);
     for i in 0..ndim {
-        let da = if i + a.len() >= ndim { a[i + a.len() - ndim] } else { 1 };
-        let db = if i + b.len() >= ndim { b[i + b.len() - ndim] } else { 1 };
+        let da = if i + a.len() >= ndim {
+            a[i + a.len() - ndim]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= ndim {
+            b[i + b.len() - ndim]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -185,7 +209,11 @@ pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {
             n - 1
         )));
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }
 
 #[cfg(test)]

@@ -48,7 +48,18 @@ pub use tensor::Tensor;
 impl Tensor {
     /// Backpropagates from this tensor into the `.grad` of the leaves
     /// (`Tensor.backward(gradient, retain_graph, create_graph)`).
-    pub fn backward(&self, gradient: Option<Tensor>, retain_graph: bool, create_graph: bool) -> Result<()> {
-        autograd::backward(std::slice::from_ref(self), &[gradient], retain_graph, create_graph, None)
+    pub fn backward(
+        &self,
+        gradient: Option<Tensor>,
+        retain_graph: bool,
+        create_graph: bool,
+    ) -> Result<()> {
+        autograd::backward(
+            std::slice::from_ref(self),
+            &[gradient],
+            retain_graph,
+            create_graph,
+            None,
+        )
     }
 }

@@ -58,7 +58,10 @@ pub struct Storage {
 impl Storage {
     /// Wraps a buffer.
     pub fn new(buffer: Buffer) -> Self {
-        Storage { data: RwLock::new(buffer), version: AtomicU64::new(0) }
+        Storage {
+            data: RwLock::new(buffer),
+            version: AtomicU64::new(0),
+        }
     }
 
     /// Shared read access. Recursive so that `a op a` never waits on itself.
@@ -99,13 +102,21 @@ macro_rules! impl_element {
             fn slice(buffer: &Buffer) -> &[Self] {
                 match buffer {
                     Buffer::$variant(v) => v,
-                    other => unreachable!("expected {:?} buffer, found {:?}", DType::$variant, other.dtype()),
+                    other => unreachable!(
+                        "expected {:?} buffer, found {:?}",
+                        DType::$variant,
+                        other.dtype()
+                    ),
                 }
             }
             fn slice_mut(buffer: &mut Buffer) -> &mut [Self] {
                 match buffer {
                     Buffer::$variant(v) => v,
-                    other => unreachable!("expected {:?} buffer, found {:?}", DType::$variant, other.dtype()),
+                    other => unreachable!(
+                        "expected {:?} buffer, found {:?}",
+                        DType::$variant,
+                        other.dtype()
+                    ),
                 }
             }
             fn into_buffer(values: Vec<Self>) -> Buffer {
@@ -124,11 +135,17 @@ macro_rules! impl_element {
 impl_element!(f32, F32, |x: f32| x as f64, |x: f64| x as f32);
 impl_element!(f64, F64, |x: f64| x, |x: f64| x);
 impl_element!(i64, I64, |x: i64| x as f64, |x: f64| x as i64);
-impl_element!(bool, Bool, |x: bool| if x { 1.0 } else { 0.0 }, |x: f64| x != 0.0);
+impl_element!(bool, Bool, |x: bool| if x { 1.0 } else { 0.0 }, |x: f64| x
+    != 0.0);
 
 /// Floating-point elements: the maths of the differentiable kernels.
-pub trait Float: Element + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> + std::ops::Neg<Output = Self>
+pub trait Float:
+    Element
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
 {
     const ZERO: Self;
     const ONE: Self;
@@ -153,20 +170,48 @@ macro_rules! impl_float {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
-            fn exp(self) -> Self { <$t>::exp(self) }
-            fn ln(self) -> Self { <$t>::ln(self) }
-            fn ln_1p(self) -> Self { <$t>::ln_1p(self) }
-            fn sqrt(self) -> Self { <$t>::sqrt(self) }
-            fn sin(self) -> Self { <$t>::sin(self) }
-            fn cos(self) -> Self { <$t>::cos(self) }
-            fn tan(self) -> Self { <$t>::tan(self) }
-            fn tanh(self) -> Self { <$t>::tanh(self) }
-            fn abs(self) -> Self { <$t>::abs(self) }
-            fn floor(self) -> Self { <$t>::floor(self) }
-            fn ceil(self) -> Self { <$t>::ceil(self) }
-            fn round_ties_even(self) -> Self { <$t>::round_ties_even(self) }
-            fn powf(self, e: Self) -> Self { <$t>::powf(self, e) }
-            fn is_nan(self) -> bool { <$t>::is_nan(self) }
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            fn floor(self) -> Self {
+                <$t>::floor(self)
+            }
+            fn ceil(self) -> Self {
+                <$t>::ceil(self)
+            }
+            fn round_ties_even(self) -> Self {
+                <$t>::round_ties_even(self)
+            }
+            fn powf(self, e: Self) -> Self {
+                <$t>::powf(self, e)
+            }
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
         }
     };
 }

@@ -81,7 +81,11 @@ impl Tensor {
     /// A contiguous tensor owning `buffer`, shaped `shape`.
     pub(crate) fn from_buffer(buffer: Buffer, shape: &[usize]) -> Tensor {
         let dtype = buffer.dtype();
-        Self::from_parts_typed(Arc::new(Storage::new(buffer)), Layout::contiguous(shape), dtype)
+        Self::from_parts_typed(
+            Arc::new(Storage::new(buffer)),
+            Layout::contiguous(shape),
+            dtype,
+        )
     }
 
     /// A tensor from row-major values.
@@ -124,7 +128,9 @@ impl Tensor {
     }
 
     fn into_wrapped(mut self) -> Tensor {
-        Arc::get_mut(&mut self.0).expect("a fresh tensor is unshared").wrapped_number = true;
+        Arc::get_mut(&mut self.0)
+            .expect("a fresh tensor is unshared")
+            .wrapped_number = true;
         self
     }
 
@@ -269,7 +275,9 @@ impl Tensor {
             ));
         }
         if requires_grad && !self.dtype().is_float() {
-            return Err(runtime_err!("only Tensors of floating point dtype can require gradients"));
+            return Err(runtime_err!(
+                "only Tensors of floating point dtype can require gradients"
+            ));
         }
         self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
         Ok(())
@@ -323,7 +331,9 @@ impl Tensor {
     /// Keeps `.grad` for a non-leaf after backward (a no-op on leaves).
     pub fn retain_grad(&self) -> Result<()> {
         if !self.requires_grad() {
-            return Err(runtime_err!("can't retain_grad on Tensor that has requires_grad=False"));
+            return Err(runtime_err!(
+                "can't retain_grad on Tensor that has requires_grad=False"
+            ));
         }
         crate::autograd::engine::retain_grad(self);
         Ok(())
@@ -383,10 +393,22 @@ fn c_type_name(dtype: DType) -> &'static str {
 macro_rules! dispatch {
     ($dtype:expr, $T:ident => $body:expr) => {
         match $dtype {
-            $crate::DType::F32 => { type $T = f32; $body }
-            $crate::DType::F64 => { type $T = f64; $body }
-            $crate::DType::I64 => { type $T = i64; $body }
-            $crate::DType::Bool => { type $T = bool; $body }
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::DType::Bool => {
+                type $T = bool;
+                $body
+            }
         }
     };
 }
@@ -397,8 +419,14 @@ macro_rules! dispatch {
 macro_rules! dispatch_float {
     ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {
         match $dtype {
-            $crate::DType::F32 => { type $T = f32; $body }
-            $crate::DType::F64 => { type $T = f64; $body }
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
             _ => $other,
         }
     };

@@ -16,16 +16,18 @@ The one import of the library is ``import autodiff as torch``; replacing that li
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import autodiff as torch
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+import autodiff as torch
 
 # Central differences: truncation error ~ EPS**2 * f''' / 6, rounding error ~ 1e-16 * |phi| / EPS,
 # both far below 1e-7 for the O(1) values and derivatives the domains below allow.
@@ -70,8 +72,12 @@ def to_tensor(array: Any, dtype: Any, requires_grad: bool = False) -> Any:
 
 
 def to_numpy(tensor: Any) -> np.ndarray:
-    """A float64 copy, so that later in-place accumulation into ``.grad`` cannot alias it."""
-    return np.array(tensor.detach().numpy(), dtype=np.float64)
+    """A float64 copy, so that later in-place accumulation into ``.grad`` cannot alias it.
+
+    The ``+ 0`` materialises PyTorch's lazy zero tensors (the double-backward of abs returns
+    one), which refuse ``.numpy()``.
+    """
+    return np.array((tensor.detach() + 0).numpy(), dtype=np.float64)
 
 
 def backward_create_graph(out: Any, gradient: Any) -> None:
@@ -98,6 +104,7 @@ class Domain:
 
     intervals: tuple[tuple[float, float], ...]
 
+    @functools.cache  # noqa: B019 (a few module-level domains, kept forever)
     def elements(self) -> st.SearchStrategy[float]:
         return st.one_of(
             *(
@@ -125,10 +132,22 @@ def avoiding(lo: float, hi: float, *points: float, margin: float = 0.1) -> Domai
     return Domain(tuple(zip(edges[::2], edges[1::2])))
 
 
+# Strategies are cached: hypothesis validates each new strategy object on its first draw, which
+# costs more than the draw itself.
+
+
+@functools.cache
+def arrays_in(shape: tuple[int, ...], domain: Domain) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of the given shape with every element in the domain."""
+    return hnp.arrays(np.float64, shape, elements=domain.elements())
+
+
+@functools.cache
 def shapes(min_dims: int = 0) -> st.SearchStrategy[tuple[int, ...]]:
     return hnp.array_shapes(min_dims=min_dims, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE)
 
 
+@functools.cache
 def shape_tuples(nargs: int, min_dims: int = 0) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
     """One shape per tensor input; several inputs are mutually broadcastable."""
     if nargs == 1:

@@ -11,8 +11,9 @@ import subprocess
 import sys
 from typing import Any
 
-import autodiff
 import pytest
+
+import autodiff
 from autodiff import demo
 from autodiff._seed import GRADIENT_TABLE_AFTER, SNIPPETS
 

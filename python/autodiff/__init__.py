@@ -16,7 +16,7 @@ tensor(6.)
 
 from __future__ import annotations
 
-from . import _C
+from . import _C, autograd
 from ._C import (
     Tensor,
     dtype,
@@ -34,8 +34,6 @@ from ._C import (
     zeros_like,
 )
 from ._size import Size
-from ._tensor_str import get_printoptions, set_printoptions
-from . import autograd
 from .autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
 
 float32 = _C.float32
@@ -83,6 +81,29 @@ lt = Tensor.__lt__
 le = Tensor.__le__
 gt = Tensor.__gt__
 ge = Tensor.__ge__
+
+
+def set_printoptions(*args, **kwargs) -> None:
+    """PyTorch's print options (``precision``, ``threshold``, ``edgeitems``, ``linewidth``,
+    ``profile``, ``sci_mode``) for tensor reprs.
+
+    >>> import autodiff
+    >>> autodiff.set_printoptions(precision=2)
+    >>> autodiff.tensor([1.2345])
+    tensor([1.23])
+    >>> autodiff.set_printoptions(profile="default")
+    """
+    # Imported on first use: the formatter needs NumPy, which `import autodiff` avoids.
+    from ._tensor_str import set_printoptions as _set
+
+    _set(*args, **kwargs)
+
+
+def get_printoptions() -> dict:
+    """The current print options, as ``set_printoptions`` takes them."""
+    from ._tensor_str import get_printoptions as _get
+
+    return _get()
 
 
 def is_tensor(obj: object) -> bool:

@@ -45,13 +45,22 @@ pub fn backward(
 ) -> Result<()> {
     if let Some(inputs) = inputs {
         if inputs.is_empty() {
-            return Err(runtime_err!("`inputs` argument to `backward()` cannot be empty."));
+            return Err(runtime_err!(
+                "`inputs` argument to `backward()` cannot be empty."
+            ));
         }
         for t in inputs.iter().filter(|t| !t.is_leaf()) {
             t.retain_grad()?;
         }
     }
-    run(roots, grads, retain_graph, create_graph, Mode::Accumulate { inputs }).map(|_| ())
+    run(
+        roots,
+        grads,
+        retain_graph,
+        create_graph,
+        Mode::Accumulate { inputs },
+    )
+    .map(|_| ())
 }
 
 /// Returns the gradients of `roots` with respect to `inputs` (`torch.autograd.grad`);
@@ -63,7 +72,13 @@ pub fn grad(
     retain_graph: bool,
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    run(roots, grads, retain_graph, create_graph, Mode::Capture { inputs })
+    run(
+        roots,
+        grads,
+        retain_graph,
+        create_graph,
+        Mode::Capture { inputs },
+    )
 }
 
 /// Starts keeping `.grad` of a non-leaf (a no-op on leaves).
@@ -133,14 +148,20 @@ fn run(
     mode: Mode<'_>,
 ) -> Result<Vec<Option<Tensor>>> {
     if roots.len() != grads.len() {
-        return Err(runtime_err!("got {} tensors and {} gradients", roots.len(), grads.len()));
+        return Err(runtime_err!(
+            "got {} tensors and {} gradients",
+            roots.len(),
+            grads.len()
+        ));
     }
     let seeds = seed_gradients(roots, grads)?;
     let (capture_inputs, accumulate) = match mode {
         Mode::Accumulate { inputs } => (inputs, true),
         Mode::Capture { inputs } => {
             if inputs.iter().any(|t| !t.requires_grad()) {
-                return Err(runtime_err!("One of the differentiated Tensors does not require grad"));
+                return Err(runtime_err!(
+                    "One of the differentiated Tensors does not require grad"
+                ));
             }
             (Some(inputs), false)
         }
@@ -185,7 +206,8 @@ fn run(
             let step = &mut plan[i];
             step.executed = true;
             for (output_nr, weak) in &step.retained {
-                if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize)) {
+                if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize))
+                {
                     accumulate_grad(&Tensor(t), g, create_graph)?;
                 }
             }
@@ -268,7 +290,9 @@ fn seed_gradients(roots: &[Tensor], grads: &[Option<Tensor>]) -> Result<Vec<Tens
             }
             match grad {
                 None if root.numel() == 1 => Ok(root.ones_like()),
-                None => Err(runtime_err!("grad can be implicitly created only for scalar outputs")),
+                None => Err(runtime_err!(
+                    "grad can be implicitly created only for scalar outputs"
+                )),
                 Some(g) if g.shape() != root.shape() => Err(runtime_err!(
                     "Mismatch in shape: grad_output[{i}] has a shape of {} and output[{i}] has a \
                      shape of {}.",
@@ -314,7 +338,9 @@ fn build_plan(
         if index.contains_key(&id.idx) {
             continue;
         }
-        let node = tape.get(id).expect("nodes reachable from a live tensor are alive");
+        let node = tape
+            .get(id)
+            .expect("nodes reachable from a live tensor are alive");
         index.insert(id.idx, plan.len());
         stack.extend(node.edges.iter().flatten().map(|e| e.node));
         let work = match &node.kind {
@@ -338,8 +364,11 @@ fn build_plan(
     }
     for step in &mut plan {
         let node = tape.get(step.id).expect("planned nodes are alive");
-        step.edges =
-            node.edges.iter().map(|e| e.map(|e| (index[&e.node.idx], e.input_nr))).collect();
+        step.edges = node
+            .edges
+            .iter()
+            .map(|e| e.map(|e| (index[&e.node.idx], e.input_nr)))
+            .collect();
     }
     let mut captures_len = 0;
     if !targets.is_empty() {
@@ -436,7 +465,10 @@ pub(crate) fn accumulate_grad(t: &Tensor, grad: &Tensor, create_graph: bool) -> 
 fn release_saved(plan: &[Step]) {
     let mut dropped: Vec<SmallVec<[SavedTensor; 2]>> = Vec::new();
     with_tape(|tape| {
-        for step in plan.iter().filter(|s| s.executed && matches!(s.work, Work::Op(_))) {
+        for step in plan
+            .iter()
+            .filter(|s| s.executed && matches!(s.work, Work::Op(_)))
+        {
             if let Some(node) = tape.get_mut(step.id) {
                 node.released = true;
                 dropped.push(std::mem::take(&mut node.saved));

@@ -51,12 +51,20 @@ pub struct SavedTensor {
 impl SavedTensor {
     /// Saves an input of the op being recorded.
     pub fn input(t: &Tensor) -> Self {
-        SavedTensor { data: t.clone(), version: t.version(), is_output: false }
+        SavedTensor {
+            data: t.clone(),
+            version: t.version(),
+            is_output: false,
+        }
     }
 
     /// Saves the output of the op being recorded.
     pub fn output(t: &Tensor) -> Self {
-        SavedTensor { data: t.detach(), version: t.version(), is_output: true }
+        SavedTensor {
+            data: t.detach(),
+            version: t.version(),
+            is_output: true,
+        }
     }
 }
 
@@ -86,7 +94,9 @@ impl BackwardCtx<'_> {
 
     /// The gradient of the (first) output.
     pub fn grad(&self) -> &Tensor {
-        self.grads[0].as_ref().expect("the engine only runs nodes that received a gradient")
+        self.grads[0]
+            .as_ref()
+            .expect("the engine only runs nodes that received a gradient")
     }
 
     /// Whether input `i` wants a gradient.
@@ -137,7 +147,10 @@ impl BackwardCtx<'_> {
 
 /// `MulBackward0` -> `Mul`: the forward op's name, as PyTorch 2.13 prints it.
 fn forward_name(grad_fn: &str) -> &str {
-    grad_fn.strip_suffix("Backward0").or_else(|| grad_fn.strip_suffix("Backward1")).unwrap_or(grad_fn)
+    grad_fn
+        .strip_suffix("Backward0")
+        .or_else(|| grad_fn.strip_suffix("Backward1"))
+        .unwrap_or(grad_fn)
 }
 
 /// The `grad_fn` name of a live node.
@@ -184,9 +197,15 @@ pub(crate) fn gradient_edge(tape: &mut Tape, t: &Tensor) -> Option<Edge> {
     if let Some(grad_fn) = &meta.grad_fn {
         let node = grad_fn.id();
         tape.retain(node);
-        return Some(Edge { node, input_nr: meta.output_nr });
+        return Some(Edge {
+            node,
+            input_nr: meta.output_nr,
+        });
     }
-    Some(Edge { node: accumulator(tape, t, &mut meta), input_nr: 0 })
+    Some(Edge {
+        node: accumulator(tape, t, &mut meta),
+        input_nr: 0,
+    })
 }
 
 /// The leaf's `AccumulateGrad` node, created on first use; returns it with one strong

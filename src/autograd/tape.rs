@@ -59,7 +59,12 @@ pub(crate) struct Tape {
     next_seq: u64,
 }
 
-static TAPE: Mutex<Tape> = const_mutex(Tape { slots: Vec::new(), free: Vec::new(), live: 0, next_seq: 0 });
+static TAPE: Mutex<Tape> = const_mutex(Tape {
+    slots: Vec::new(),
+    free: Vec::new(),
+    live: 0,
+    next_seq: 0,
+});
 
 /// Runs `f` with the tape locked. `f` must not drop tensors or node handles.
 pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
@@ -99,7 +104,11 @@ impl Tape {
         } else {
             let idx = self.slots.len() as u32;
             let gen = NonZeroU32::MIN;
-            self.slots.push(Slot { gen, strong: 1, node: Some(node) });
+            self.slots.push(Slot {
+                gen,
+                strong: 1,
+                node: Some(node),
+            });
             NodeId { idx, gen }
         }
     }
@@ -180,7 +189,10 @@ pub(crate) fn drop_nodes(nodes: Vec<Node>) {
     // During thread teardown the thread-locals may be gone; dropping directly is then the
     // only option (a teardown drops few nodes).
     // If the closure never runs, it drops `nodes` itself.
-    if PENDING.try_with(move |pending| pending.borrow_mut().extend(nodes)).is_err() {
+    if PENDING
+        .try_with(move |pending| pending.borrow_mut().extend(nodes))
+        .is_err()
+    {
         return;
     }
     if DRAINING.with(|d| d.replace(true)) {
@@ -209,7 +221,6 @@ impl NodeRef {
     pub fn id(&self) -> NodeId {
         self.0
     }
-
 }
 
 impl Clone for NodeRef {
@@ -228,14 +239,22 @@ impl Drop for NodeRef {
 impl NodeRef {
     /// The node's `grad_fn` name, such as `"MulBackward0"`.
     pub fn name(&self) -> &'static str {
-        with_tape(|tape| tape.get(self.0).map(|n| n.kind.name()).expect("a held node is alive"))
+        with_tape(|tape| {
+            tape.get(self.0)
+                .map(|n| n.kind.name())
+                .expect("a held node is alive")
+        })
     }
 
     /// The node's inputs: the node each input's gradient flows to and which of its outputs
     /// the input was; `None` for inputs that need no gradient.
     pub fn next_functions(&self) -> Vec<Option<(NodeRef, u32)>> {
         with_tape(|tape| {
-            let edges = tape.get(self.0).expect("a held node is alive").edges.clone();
+            let edges = tape
+                .get(self.0)
+                .expect("a held node is alive")
+                .edges
+                .clone();
             edges
                 .into_iter()
                 .map(|edge| {

@@ -12,26 +12,39 @@ pub fn map<T: Element, U: Element>(t: &Tensor, f: impl Fn(T) -> U) -> Tensor {
 }
 
 /// `f` applied pairwise to `a` and `b` (both holding `T`) broadcast together.
-pub fn zip<T: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl Fn(T, T) -> U) -> Result<Tensor> {
+pub fn zip<T: Element, U: Element>(
+    a: &Tensor,
+    b: &Tensor,
+    f: impl Fn(T, T) -> U,
+) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let (la, lb) = (a.layout(), b.layout());
     let buf_a = a.storage().read();
     let buf_b = b.storage().read();
     let (da, db) = (T::slice(&buf_a), T::slice(&buf_b));
     let n: usize = shape.iter().product();
-    let out: Vec<U> = if la.is_contiguous() && lb.is_contiguous() && a.numel() == b.numel() {
+    let out: Vec<U> = if la.is_contiguous() && lb.is_contiguous() && a.shape() == b.shape() {
         let sa = &da[la.offset()..la.offset() + n];
         let sb = &db[lb.offset()..lb.offset() + n];
         sa.iter().zip(sb).map(|(&x, &y)| f(x, y)).collect()
     } else if b.numel() == 1 && la.is_contiguous() {
         let y = db[lb.offset()];
-        da[la.offset()..la.offset() + n].iter().map(|&x| f(x, y)).collect()
+        da[la.offset()..la.offset() + n]
+            .iter()
+            .map(|&x| f(x, y))
+            .collect()
     } else if a.numel() == 1 && lb.is_contiguous() {
         let x = da[la.offset()];
-        db[lb.offset()..lb.offset() + n].iter().map(|&y| f(x, y)).collect()
+        db[lb.offset()..lb.offset() + n]
+            .iter()
+            .map(|&y| f(x, y))
+            .collect()
     } else {
         let (ba, bb) = (la.broadcast_to(&shape), lb.broadcast_to(&shape));
-        ba.offsets().zip(bb.offsets()).map(|(i, j)| f(da[i], db[j])).collect()
+        ba.offsets()
+            .zip(bb.offsets())
+            .map(|(i, j)| f(da[i], db[j]))
+            .collect()
     };
     Ok(Tensor::from_buffer(U::into_buffer(out), &shape))
 }
@@ -59,7 +72,11 @@ pub fn zip3<C: Element, T: Element>(
 }
 
 /// Writes `f(dst, src)` into `dst` in place; `src` broadcasts to `dst`'s shape.
-pub fn update_in_place<T: Element>(dst: &Tensor, src: &Tensor, f: impl Fn(T, T) -> T) -> Result<()> {
+pub fn update_in_place<T: Element>(
+    dst: &Tensor,
+    src: &Tensor,
+    f: impl Fn(T, T) -> T,
+) -> Result<()> {
     let shape = broadcast_shapes(dst.shape(), src.shape())?;
     if shape.as_slice() != dst.shape() {
         return Err(crate::error::runtime_err!(

@@ -39,7 +39,9 @@ pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
     };
     if dims.len() == layout.ndim() {
         let value = if layout.is_contiguous() && !exact_int {
-            U::from_f64(sum_f64(&data[layout.offset()..layout.offset() + layout.numel()]))
+            U::from_f64(sum_f64(
+                &data[layout.offset()..layout.offset() + layout.numel()],
+            ))
         } else {
             reduce(&mut layout.offsets())
         };

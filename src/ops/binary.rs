@@ -28,7 +28,11 @@ pub(crate) fn priority(t: &Tensor) -> Priority {
 
 /// The dtype two operands compute in.
 pub(crate) fn promote(a: &Tensor, b: &Tensor) -> DType {
-    result_type((a.dtype(), priority(a)), (b.dtype(), priority(b)), default_float_dtype())
+    result_type(
+        (a.dtype(), priority(a)),
+        (b.dtype(), priority(b)),
+        default_float_dtype(),
+    )
 }
 
 /// Inputs as a backward rule sees them: `None` where the op did not save that input.
@@ -71,7 +75,11 @@ impl<O: BinaryOp> BackwardFn for BinaryBackward<O> {
                 Ok(None)
             }
         };
-        let x = Operands { a: take(O::SAVES[0])?, b: take(O::SAVES[1])?, out: take(O::SAVES[2])? };
+        let x = Operands {
+            a: take(O::SAVES[0])?,
+            b: take(O::SAVES[1])?,
+            out: take(O::SAVES[2])?,
+        };
         let needs = [ctx.needs_input_grad(0), ctx.needs_input_grad(1)];
         let grads = O::backward(ctx.grad(), &x, needs)?;
         let mut out: Grads = SmallVec::new();
@@ -118,10 +126,17 @@ fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             saved.push(SavedTensor::output(&out));
         }
         let reshaped = |t: &Tensor| t.shape() != out.shape() || t.dtype() != out.dtype();
-        let reduction = (reshaped(a) || reshaped(b)).then(|| {
-            Box::new([(a.shape_vec(), a.dtype()), (b.shape_vec(), b.dtype())])
-        });
-        record(&[a, b], &out, Arc::new(BinaryBackward::<O> { reduction, op: PhantomData }), saved);
+        let reduction = (reshaped(a) || reshaped(b))
+            .then(|| Box::new([(a.shape_vec(), a.dtype()), (b.shape_vec(), b.dtype())]));
+        record(
+            &[a, b],
+            &out,
+            Arc::new(BinaryBackward::<O> {
+                reduction,
+                op: PhantomData,
+            }),
+            saved,
+        );
     }
     Ok(out)
 }
@@ -267,7 +282,10 @@ fn tie_split(
         })?, _ => zip::<i64, i64>(&x, &y, |p, q| ((if is_max { p > q } else { p < q }) || p == q) as i64)?);
         g.mul(&w)
     };
-    Ok([when(needs[0], || weight(a, b))?, when(needs[1], || weight(b, a))?])
+    Ok([
+        when(needs[0], || weight(a, b))?,
+        when(needs[1], || weight(b, a))?,
+    ])
 }
 
 /// `x ** exponent` with a Python-number exponent (`PowBackward0`).
@@ -286,8 +304,14 @@ impl BackwardFn for PowScalarBackward {
             return Ok(smallvec![Some(g.zeros_like())]);
         }
         // d/dx x^p = p x^(p-1)
-        let local = x.pow_scalar(self.exponent - 1.0)?.mul_scalar(self.exponent)?;
-        Ok(smallvec![Some(reduce_grad(g.mul(&local)?, x.shape(), x.dtype())?)])
+        let local = x
+            .pow_scalar(self.exponent - 1.0)?
+            .mul_scalar(self.exponent)?;
+        Ok(smallvec![Some(reduce_grad(
+            g.mul(&local)?,
+            x.shape(),
+            x.dtype()
+        )?)])
     }
 }
 
@@ -332,10 +356,17 @@ impl BackwardFn for ClampBackward {
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let x = ctx.saved(0)?;
-        let (lo, hi) = (self.min.unwrap_or(f64::NEG_INFINITY), self.max.unwrap_or(f64::INFINITY));
+        let (lo, hi) = (
+            self.min.unwrap_or(f64::NEG_INFINITY),
+            self.max.unwrap_or(f64::INFINITY),
+        );
         // The gradient passes where the input lies within the bounds, boundaries included.
         let inside = map_to_bool(&x, |v| v >= lo && v <= hi);
-        Ok(smallvec![Some(Tensor::where_(&inside, ctx.grad(), &Tensor::wrapped_scalar(0.0))?)])
+        Ok(smallvec![Some(Tensor::where_(
+            &inside,
+            ctx.grad(),
+            &Tensor::wrapped_scalar(0.0)
+        )?)])
     }
 }
 
@@ -406,14 +437,21 @@ impl Tensor {
     pub fn rpow_wrapped(&self, base: &Tensor) -> Result<Tensor> {
         let out = compute::<Pow>(base, self, promote(self, base))?;
         let base = base.item()?;
-        record_unary(self, &out, Arc::new(RpowScalarBackward { base }), Some(SavedTensor::output(&out)));
+        record_unary(
+            self,
+            &out,
+            Arc::new(RpowScalarBackward { base }),
+            Some(SavedTensor::output(&out)),
+        );
         Ok(out)
     }
 
     /// Limits values to `[min, max]` (either bound optional), as `torch.clamp` with numbers.
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
         if min.is_none() && max.is_none() {
-            return Err(runtime_err!("torch.clamp: At least one of 'min' or 'max' must not be None"));
+            return Err(runtime_err!(
+                "torch.clamp: At least one of 'min' or 'max' must not be None"
+            ));
         }
         let integral = |v: Option<f64>| v.is_none_or(|v| v.fract() == 0.0);
         let x = if self.dtype().is_float() || (integral(min) && integral(max)) {
@@ -425,11 +463,23 @@ impl Tensor {
             let lo = min.map(<T as crate::storage::Element>::from_f64);
             let hi = max.map(<T as crate::storage::Element>::from_f64);
             map::<T, T>(&x, |v| {
-                let v = match lo { Some(lo) if v < lo => lo, _ => v };
-                match hi { Some(hi) if v > hi => hi, _ => v }
+                use std::cmp::Ordering::{Greater, Less};
+                let v = match lo {
+                    Some(lo) if v.partial_cmp(&lo) == Some(Less) => lo,
+                    _ => v,
+                };
+                match hi {
+                    Some(hi) if v.partial_cmp(&hi) == Some(Greater) => hi,
+                    _ => v,
+                }
             })
         });
-        record_unary(self, &out, Arc::new(ClampBackward { min, max }), Some(SavedTensor::input(self)));
+        record_unary(
+            self,
+            &out,
+            Arc::new(ClampBackward { min, max }),
+            Some(SavedTensor::input(self)),
+        );
         Ok(out)
     }
 }

@@ -66,7 +66,12 @@ impl Tensor {
             let backward = WhereBackward {
                 inputs: [(a.shape_vec(), a.dtype()), (b.shape_vec(), b.dtype())],
             };
-            record(&[a, b], &out, Arc::new(backward), smallvec![SavedTensor::input(cond)]);
+            record(
+                &[a, b],
+                &out,
+                Arc::new(backward),
+                smallvec![SavedTensor::input(cond)],
+            );
         }
         Ok(out)
     }

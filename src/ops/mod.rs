@@ -40,7 +40,11 @@ pub fn set_default_float_dtype(dtype: DType) -> Result<()> {
 /// broadcast dimensions and cast to the input's dtype. Every op with broadcasting or
 /// promotion uses this one helper.
 pub(crate) fn reduce_grad(grad: Tensor, shape: &[usize], dtype: DType) -> Result<Tensor> {
-    let grad = if grad.shape() != shape { grad.sum_to(shape)? } else { grad };
+    let grad = if grad.shape() != shape {
+        grad.sum_to(shape)?
+    } else {
+        grad
+    };
     if grad.dtype() != dtype {
         grad.to_dtype(dtype)
     } else {

@@ -14,12 +14,16 @@ use crate::tensor::Tensor;
 
 /// Reduced dimensions, sorted and checked; `None` means all of them.
 fn reduced_dims(t: &Tensor, dims: Option<&[i64]>) -> Result<Vec<usize>> {
-    let Some(dims) = dims else { return Ok((0..t.ndim()).collect()) };
+    let Some(dims) = dims else {
+        return Ok((0..t.ndim()).collect());
+    };
     let mut out = Vec::with_capacity(dims.len());
     for &d in dims {
         let d = normalize_dim(d, t.ndim())?;
         if out.contains(&d) {
-            return Err(runtime_err!("dim {d} appears multiple times in the list of dims"));
+            return Err(runtime_err!(
+                "dim {d} appears multiple times in the list of dims"
+            ));
         }
         out.push(d);
     }
@@ -134,13 +138,20 @@ impl Tensor {
             return Ok(self.clone());
         }
         let lead = self.ndim().checked_sub(shape.len()).ok_or_else(|| {
-            runtime_err!("cannot sum a tensor of shape {:?} to shape {shape:?}", self.shape())
+            runtime_err!(
+                "cannot sum a tensor of shape {:?} to shape {shape:?}",
+                self.shape()
+            )
         })?;
         let dims: Vec<i64> = (0..self.ndim())
             .filter(|&d| d < lead || (shape[d - lead] == 1 && self.shape()[d] != 1))
             .map(|d| d as i64)
             .collect();
-        let summed = if dims.is_empty() { self.clone() } else { self.sum(Some(&dims), true)? };
+        let summed = if dims.is_empty() {
+            self.clone()
+        } else {
+            self.sum(Some(&dims), true)?
+        };
         if summed.shape() == shape {
             Ok(summed)
         } else {

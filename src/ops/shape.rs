@@ -29,20 +29,29 @@ impl BackwardFn for ShapeBackward {
         let g = ctx.grad();
         let g = if g.shape() == self.input_shape.as_slice() {
             g.clone()
-        } else if g.numel() == self.input_shape.iter().product::<usize>() && self.name != "ExpandBackward0" {
+        } else if g.numel() == self.input_shape.iter().product::<usize>()
+            && self.name != "ExpandBackward0"
+        {
             g.reshape(&self.input_shape)?
         } else {
             g.sum_to(&self.input_shape)?
         };
-        let g = if g.dtype() != self.input_dtype { g.to_dtype(self.input_dtype)? } else { g };
+        let g = if g.dtype() != self.input_dtype {
+            g.to_dtype(self.input_dtype)?
+        } else {
+            g
+        };
         Ok(smallvec![Some(g)])
     }
 }
 
 fn record_shape_op(input: &Tensor, out: &Tensor, name: &'static str) {
     if needs_grad(&[input]) {
-        let backward =
-            ShapeBackward { name, input_shape: input.shape_vec(), input_dtype: input.dtype() };
+        let backward = ShapeBackward {
+            name,
+            input_shape: input.shape_vec(),
+            input_dtype: input.dtype(),
+        };
         record(&[input], out, Arc::new(backward), smallvec![]);
     }
 }
@@ -77,7 +86,10 @@ impl Tensor {
         }
         let lead = shape.len().checked_sub(self.ndim());
         let valid = lead.is_some_and(|lead| {
-            self.shape().iter().enumerate().all(|(i, &n)| n == 1 || n == shape[lead + i])
+            self.shape()
+                .iter()
+                .enumerate()
+                .all(|(i, &n)| n == 1 || n == shape[lead + i])
         });
         if !valid {
             return Err(runtime_err!(
@@ -109,7 +121,11 @@ impl Tensor {
             );
             (self.with_layout(layout), "ViewBackward0")
         } else {
-            (self.contiguous_copy().with_layout(Layout::contiguous(shape)), "UnsafeViewBackward0")
+            (
+                self.contiguous_copy()
+                    .with_layout(Layout::contiguous(shape)),
+                "UnsafeViewBackward0",
+            )
         };
         record_shape_op(self, &out, name);
         Ok(out)

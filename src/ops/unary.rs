@@ -42,7 +42,11 @@ impl<O: UnaryOp> BackwardFn for UnaryBackward<O> {
         O::GRAD_FN
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
-        let saved = if O::SAVES == Saves::Nothing { ctx.grad().clone() } else { ctx.saved(0)? };
+        let saved = if O::SAVES == Saves::Nothing {
+            ctx.grad().clone()
+        } else {
+            ctx.saved(0)?
+        };
         Ok(smallvec![Some(O::backward(ctx.grad(), &saved)?)])
     }
 }

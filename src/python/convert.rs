@@ -2,7 +2,10 @@
 //! operands, sizes and dims, and tensor values back to Python (`item`, `tolist`, `numpy`).
 
 use numpy::ndarray::{ArrayD, IxDyn};
-use numpy::{IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -99,9 +102,18 @@ pub(crate) fn operand(obj: &Bound<'_, PyAny>) -> Option<Tensor> {
 }
 
 /// Like [`operand`], raising PyTorch's `TypeError` for a non-number.
-pub(crate) fn operand_or_err(obj: &Bound<'_, PyAny>, func: &str, arg: &str, pos: usize) -> PyResult<Tensor> {
+pub(crate) fn operand_or_err(
+    obj: &Bound<'_, PyAny>,
+    func: &str,
+    arg: &str,
+    pos: usize,
+) -> PyResult<Tensor> {
     operand(obj).ok_or_else(|| {
-        let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        let type_name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
         PyTypeError::new_err(format!(
             "{func}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name}"
         ))
@@ -110,12 +122,16 @@ pub(crate) fn operand_or_err(obj: &Bound<'_, PyAny>, func: &str, arg: &str, pos:
 
 /// A size given as `f(2, 3)` or `f((2, 3))`.
 pub(crate) fn parse_size(args: &Bound<'_, PyTuple>) -> PyResult<Vec<usize>> {
-    let items: Vec<Bound<'_, PyAny>> = if args.len() == 1 && !args.get_item(0)?.is_instance_of::<PyInt>() {
-        args.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
-    } else {
-        args.iter().collect()
-    };
-    let dims: Vec<i64> = items.iter().map(|d| d.extract::<i64>()).collect::<PyResult<_>>()?;
+    let items: Vec<Bound<'_, PyAny>> =
+        if args.len() == 1 && !args.get_item(0)?.is_instance_of::<PyInt>() {
+            args.get_item(0)?.try_iter()?.collect::<PyResult<_>>()?
+        } else {
+            args.iter().collect()
+        };
+    let dims: Vec<i64> = items
+        .iter()
+        .map(|d| d.extract::<i64>())
+        .collect::<PyResult<_>>()?;
     if let Some(&neg) = dims.iter().find(|&&d| d < 0) {
         return Err(PyRuntimeError::new_err(format!(
             "Trying to create tensor with negative dimension {neg}: {dims:?}"
@@ -157,7 +173,9 @@ fn scalar_of(item: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if let Ok(t) = item.cast::<PyTensor>() {
         let t = &t.get().inner;
         if t.numel() != 1 {
-            return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars"));
+            return Err(PyValueError::new_err(
+                "only one element tensors can be converted to Python scalars",
+            ));
         }
         let v = t.item()?;
         return Ok(match t.dtype() {
@@ -170,7 +188,10 @@ fn scalar_of(item: &Bound<'_, PyAny>) -> PyResult<Scalar> {
         // A NumPy scalar: go through its Python value.
         return scalar_of(&item.call_method0("item")?);
     }
-    Err(PyTypeError::new_err(format!("new(): invalid data type '{}'", item.get_type().name()?)))
+    Err(PyTypeError::new_err(format!(
+        "new(): invalid data type '{}'",
+        item.get_type().name()?
+    )))
 }
 
 fn is_nested(item: &Bound<'_, PyAny>) -> bool {
@@ -270,8 +291,16 @@ fn tensor_from_numpy(array: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
     };
     let converted = array.call_method1("astype", (target,))?;
     let shape: Vec<usize> = array.shape().to_vec();
-    fn read<T: numpy::Element + crate::storage::Element>(a: &Bound<'_, PyAny>, shape: &[usize]) -> PyResult<Tensor> {
-        let values: Vec<T> = a.cast::<PyArrayDyn<T>>()?.to_owned_array().iter().copied().collect();
+    fn read<T: numpy::Element + crate::storage::Element>(
+        a: &Bound<'_, PyAny>,
+        shape: &[usize],
+    ) -> PyResult<Tensor> {
+        let values: Vec<T> = a
+            .cast::<PyArrayDyn<T>>()?
+            .to_owned_array()
+            .iter()
+            .copied()
+            .collect();
         Ok(Tensor::from_buffer(T::into_buffer(values), shape))
     }
     match dtype {
@@ -292,7 +321,11 @@ pub(crate) fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) ->
     } else if data.hasattr("dtype")? && data.hasattr("shape")? && data.hasattr("item")? {
         // A NumPy scalar such as np.float32(1.5): read it as a 0-d array.
         let numpy = data.py().import("numpy")?;
-        tensor_from_numpy(numpy.call_method1("asarray", (data,))?.cast::<PyUntypedArray>()?)?
+        tensor_from_numpy(
+            numpy
+                .call_method1("asarray", (data,))?
+                .cast::<PyUntypedArray>()?,
+        )?
     } else if is_nested(data) {
         let (shape, scalars) = read_nested(data)?;
         return Ok(tensor_from_scalars(&shape, &scalars, dtype));
@@ -306,7 +339,13 @@ pub(crate) fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) ->
 }
 
 /// One element as a Python number of the tensor's kind.
-pub(crate) fn py_scalar<'py>(py: Python<'py>, t: &Tensor, index: usize, values: &[f64], ints: &[i64]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn py_scalar<'py>(
+    py: Python<'py>,
+    t: &Tensor,
+    index: usize,
+    values: &[f64],
+    ints: &[i64],
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(match t.dtype() {
         DType::Bool => PyBool::new(py, values[index] != 0.0).to_owned().into_any(),
         DType::I64 => ints[index].into_pyobject(py)?.into_any(),
@@ -317,9 +356,14 @@ pub(crate) fn py_scalar<'py>(py: Python<'py>, t: &Tensor, index: usize, values: 
 /// Nested lists of Python numbers (`tolist`), built from the innermost dimension out.
 pub(crate) fn to_list<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
     let values: Vec<f64> = t.to_vec();
-    let ints: Vec<i64> = if t.dtype() == DType::I64 { t.to_vec() } else { Vec::new() };
-    let mut level: Vec<Bound<'py, PyAny>> =
-        (0..values.len()).map(|i| py_scalar(py, t, i, &values, &ints)).collect::<PyResult<_>>()?;
+    let ints: Vec<i64> = if t.dtype() == DType::I64 {
+        t.to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut level: Vec<Bound<'py, PyAny>> = (0..values.len())
+        .map(|i| py_scalar(py, t, i, &values, &ints))
+        .collect::<PyResult<_>>()?;
     let shape = t.shape();
     if shape.is_empty() {
         return Ok(level.pop().expect("a 0-d tensor has one element"));

@@ -5,7 +5,9 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyFloat, PyTuple};
 
-use super::convert::{dtype_object, extract_dtype, operand_or_err, parse_size, tensor_from_data, PyDType};
+use super::convert::{
+    dtype_object, extract_dtype, operand_or_err, parse_size, tensor_from_data, PyDType,
+};
 use super::error::guard;
 use super::tensor::{tensor_list, wrap, PyTensor};
 use crate::dtype::DType;
@@ -25,7 +27,10 @@ fn finish(py: Python<'_>, t: Tensor, requires_grad: bool) -> PyResult<Py<PyTenso
 }
 
 fn dtype_arg(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
-    dtype.filter(|d| !d.is_none()).map(extract_dtype).transpose()
+    dtype
+        .filter(|d| !d.is_none())
+        .map(extract_dtype)
+        .transpose()
 }
 
 /// Builds a tensor from data: a number, nested lists or tuples, a NumPy array, or a tensor
@@ -54,7 +59,13 @@ fn tensor(
 }
 
 /// A tensor filled with `value` of the given size.
-fn filled(py: Python<'_>, size: &Bound<'_, PyTuple>, value: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn filled(
+    py: Python<'_>,
+    size: &Bound<'_, PyTuple>,
+    value: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let shape = parse_size(size)?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
     finish(py, Tensor::full(&shape, value, dtype), requires_grad)
@@ -63,7 +74,13 @@ fn filled(py: Python<'_>, size: &Bound<'_, PyTuple>, value: f64, dtype: Option<&
 /// Zeros of the given size.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn zeros(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn zeros(
+    py: Python<'_>,
+    size: &Bound<'_, PyTuple>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     filled(py, size, 0.0, dtype, requires_grad)
 }
@@ -71,7 +88,13 @@ fn zeros(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyA
 /// Ones of the given size.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn ones(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn ones(
+    py: Python<'_>,
+    size: &Bound<'_, PyTuple>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     filled(py, size, 1.0, dtype, requires_grad)
 }
@@ -79,7 +102,13 @@ fn ones(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAn
 /// An uninitialised tensor; here zero-filled, which is one valid uninitialised content.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn empty(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn empty(
+    py: Python<'_>,
+    size: &Bound<'_, PyTuple>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     filled(py, size, 0.0, dtype, requires_grad)
 }
@@ -87,7 +116,14 @@ fn empty(py: Python<'_>, size: &Bound<'_, PyTuple>, dtype: Option<&Bound<'_, PyA
 /// A tensor of `size` filled with `fill_value`; the dtype follows the value's kind.
 #[pyfunction]
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
-fn full(py: Python<'_>, size: &Bound<'_, PyAny>, fill_value: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn full(
+    py: Python<'_>,
+    size: &Bound<'_, PyAny>,
+    fill_value: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     let shape = parse_size(&PyTuple::new(py, [size])?)?;
     let value = operand_or_err(fill_value, "full", "fill_value", 2)?;
@@ -96,10 +132,20 @@ fn full(py: Python<'_>, size: &Bound<'_, PyAny>, fill_value: &Bound<'_, PyAny>, 
         None if value.dtype().is_float() => crate::default_float_dtype(),
         None => value.dtype(),
     };
-    finish(py, Tensor::full(&shape, guard(|| value.item())?, dtype), requires_grad)
+    finish(
+        py,
+        Tensor::full(&shape, guard(|| value.item())?, dtype),
+        requires_grad,
+    )
 }
 
-fn like(py: Python<'_>, input: &Bound<'_, PyTensor>, value: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn like(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    value: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let t = &input.get().inner;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
     finish(py, Tensor::full(t.shape(), value, dtype), requires_grad)
@@ -108,7 +154,13 @@ fn like(py: Python<'_>, input: &Bound<'_, PyTensor>, value: f64, dtype: Option<&
 /// Zeros with the shape (and by default the dtype) of `input`.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
-fn zeros_like(py: Python<'_>, input: &Bound<'_, PyTensor>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn zeros_like(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     like(py, input, 0.0, dtype, requires_grad)
 }
@@ -116,7 +168,13 @@ fn zeros_like(py: Python<'_>, input: &Bound<'_, PyTensor>, dtype: Option<&Bound<
 /// Ones with the shape (and by default the dtype) of `input`.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
-fn ones_like(py: Python<'_>, input: &Bound<'_, PyTensor>, dtype: Option<&Bound<'_, PyAny>>, device: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+fn ones_like(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
     let _ = device;
     like(py, input, 1.0, dtype, requires_grad)
 }
@@ -124,15 +182,27 @@ fn ones_like(py: Python<'_>, input: &Bound<'_, PyTensor>, dtype: Option<&Bound<'
 /// `input` where `condition` holds, else `other`; either may be a number.
 #[pyfunction]
 #[pyo3(name = "where")]
-fn where_(py: Python<'_>, condition: &Bound<'_, PyTensor>, input: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+fn where_(
+    py: Python<'_>,
+    condition: &Bound<'_, PyTensor>,
+    input: &Bound<'_, PyAny>,
+    other: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyTensor>> {
     let a = operand_or_err(input, "where", "input", 2)?;
     let b = operand_or_err(other, "where", "other", 3)?;
-    wrap(py, guard(|| Tensor::where_(&condition.get().inner, &a, &b))?)
+    wrap(
+        py,
+        guard(|| Tensor::where_(&condition.get().inner, &a, &b))?,
+    )
 }
 
 /// `input ** exponent`, where either side may be a number.
 #[pyfunction]
-fn pow(py: Python<'_>, input: &Bound<'_, PyAny>, exponent: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+fn pow(
+    py: Python<'_>,
+    input: &Bound<'_, PyAny>,
+    exponent: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyTensor>> {
     let base = operand_or_err(input, "pow", "input", 1)?;
     let e = operand_or_err(exponent, "pow", "exponent", 2)?;
     let out = guard(|| {
@@ -184,12 +254,17 @@ fn set_default_dtype(dtype: &Bound<'_, PyAny>) -> PyResult<()> {
 
 /// Gradients given per root: tensors, or `None` for implicit ones.
 fn gradient_list(grads: Option<&Bound<'_, PyAny>>, n: usize) -> PyResult<Vec<Option<Tensor>>> {
-    let Some(grads) = grads.filter(|g| !g.is_none()) else { return Ok(vec![None; n]) };
+    let Some(grads) = grads.filter(|g| !g.is_none()) else {
+        return Ok(vec![None; n]);
+    };
     if let Ok(t) = grads.cast::<PyTensor>() {
         return Ok(vec![Some(t.get().inner.clone())]);
     }
     if grads.is_instance_of::<PyFloat>() || grads.is_instance_of::<pyo3::types::PyInt>() {
-        return Err(PyTypeError::new_err(format!("'{}' object is not iterable", grads.get_type().name()?)));
+        return Err(PyTypeError::new_err(format!(
+            "'{}' object is not iterable",
+            grads.get_type().name()?
+        )));
     }
     grads
         .try_iter()?
@@ -217,7 +292,15 @@ fn _run_backward(
     let roots = tensor_list(Some(tensors))?.unwrap_or_default();
     let grads = gradient_list(grad_tensors, roots.len())?;
     let inputs = tensor_list(inputs)?;
-    guard(|| crate::autograd::backward(&roots, &grads, retain_graph, create_graph, inputs.as_deref()))
+    guard(|| {
+        crate::autograd::backward(
+            &roots,
+            &grads,
+            retain_graph,
+            create_graph,
+            inputs.as_deref(),
+        )
+    })
 }
 
 /// Engine entry of `autodiff.autograd.grad`: one gradient or `None` per input.
@@ -234,8 +317,12 @@ fn _run_grad(
     let roots = tensor_list(Some(outputs))?.unwrap_or_default();
     let grads = gradient_list(grad_outputs, roots.len())?;
     let inputs = tensor_list(Some(inputs))?.unwrap_or_default();
-    let results = guard(|| crate::autograd::grad(&roots, &grads, &inputs, retain_graph, create_graph))?;
-    results.into_iter().map(|g| g.map(|g| wrap(py, g)).transpose()).collect()
+    let results =
+        guard(|| crate::autograd::grad(&roots, &grads, &inputs, retain_graph, create_graph))?;
+    results
+        .into_iter()
+        .map(|g| g.map(|g| wrap(py, g)).transpose())
+        .collect()
 }
 
 /// Registers this file's functions on the module.

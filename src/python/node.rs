@@ -40,7 +40,13 @@ impl PyNode {
             .next_functions()
             .into_iter()
             .map(|edge| match edge {
-                Some((node, nr)) => PyTuple::new(py, [Py::new(py, PyNode::new(node))?.into_any(), nr.into_pyobject(py)?.into_any().unbind()]),
+                Some((node, nr)) => PyTuple::new(
+                    py,
+                    [
+                        Py::new(py, PyNode::new(node))?.into_any(),
+                        nr.into_pyobject(py)?.into_any().unbind(),
+                    ],
+                ),
                 None => PyTuple::new(py, [py.None(), 0u32.into_pyobject(py)?.into_any().unbind()]),
             })
             .collect::<PyResult<_>>()?;
@@ -60,11 +66,17 @@ impl PyNode {
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> String {
-        format!("<{} object at {:#x}>", slf.get().node.name(), slf.as_ptr() as usize)
+        format!(
+            "<{} object at {:#x}>",
+            slf.get().node.name(),
+            slf.as_ptr() as usize
+        )
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyNode>().is_ok_and(|o| o.get().node == self.node)
+        other
+            .cast::<PyNode>()
+            .is_ok_and(|o| o.get().node == self.node)
     }
 
     fn __hash__(&self) -> u64 {

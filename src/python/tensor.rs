@@ -8,7 +8,9 @@ use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
-use super::convert::{dtype_object, extract_dtype, operand, parse_dims, to_list, to_numpy, PyDType};
+use super::convert::{
+    dtype_object, extract_dtype, operand, parse_dims, to_list, to_numpy, PyDType,
+};
 use super::error::guard;
 use super::node::PyNode;
 use crate::dtype::DType;
@@ -32,7 +34,10 @@ struct PyCache {
 
 impl PyTensor {
     pub(crate) fn new(inner: Tensor) -> Self {
-        PyTensor { inner, cache: Mutex::new(PyCache::default()) }
+        PyTensor {
+            inner,
+            cache: Mutex::new(PyCache::default()),
+        }
     }
 }
 
@@ -69,7 +74,12 @@ cycle and avoid the leak.";
 
 fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
     let category = py.get_type::<PyUserWarning>();
-    PyErr::warn(py, &category, &std::ffi::CString::new(message).expect("no NUL"), 1)
+    PyErr::warn(
+        py,
+        &category,
+        &std::ffi::CString::new(message).expect("no NUL"),
+        1,
+    )
 }
 
 /// `autodiff.Size`, defined in Python as a tuple subclass.
@@ -83,7 +93,9 @@ fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyA
 
 /// Collects tensors from `None`, a tensor, or a sequence of tensors.
 pub(crate) fn tensor_list(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Tensor>>> {
-    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
     if let Ok(t) = obj.cast::<PyTensor>() {
         return Ok(Some(vec![t.get().inner.clone()]));
     }
@@ -93,7 +105,10 @@ pub(crate) fn tensor_list(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec
         let t = item.cast::<PyTensor>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "expected a Tensor, got {}",
-                item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                item.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ))
         })?;
         out.push(t.get().inner.clone());
@@ -164,11 +179,17 @@ impl PyTensor {
         // `Tensor(data)` copies data as float32; `Tensor(2, 3)` makes an uninitialised
         // (here: zeroed) float32 tensor of that size, as in PyTorch.
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
-            let t = super::convert::tensor_from_data(&args.get_item(0)?, Some(crate::default_float_dtype()))?;
+            let t = super::convert::tensor_from_data(
+                &args.get_item(0)?,
+                Some(crate::default_float_dtype()),
+            )?;
             return Ok(PyTensor::new(t));
         }
         let size = super::convert::parse_size(args)?;
-        Ok(PyTensor::new(Tensor::zeros(&size, crate::default_float_dtype())))
+        Ok(PyTensor::new(Tensor::zeros(
+            &size,
+            crate::default_float_dtype(),
+        )))
     }
 
     // ---- attributes ----
@@ -186,7 +207,14 @@ impl PyTensor {
             None => size_object(py, self.inner.shape()),
             Some(d) => {
                 let d = guard(|| crate::layout::normalize_dim(d, self.inner.ndim()))?;
-                Ok(self.inner.shape().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any())
+                Ok(self
+                    .inner
+                    .shape()
+                    .get(d)
+                    .copied()
+                    .unwrap_or(1)
+                    .into_pyobject(py)?
+                    .into_any())
             }
         }
     }
@@ -239,7 +267,9 @@ impl PyTensor {
     /// The node that produced this tensor (`None` for leaves).
     #[getter]
     fn grad_fn(&self, py: Python<'_>) -> PyResult<Option<Py<PyNode>>> {
-        let Some(node) = self.inner.grad_fn() else { return Ok(None) };
+        let Some(node) = self.inner.grad_fn() else {
+            return Ok(None);
+        };
         let mut cache = self.cache.lock();
         if let Some(cached) = &cache.grad_fn {
             if cached.get().node == node {
@@ -399,7 +429,11 @@ impl PyTensor {
             )));
         }
         let values: Vec<f64> = t.to_vec();
-        let ints: Vec<i64> = if t.dtype() == DType::I64 { t.to_vec() } else { Vec::new() };
+        let ints: Vec<i64> = if t.dtype() == DType::I64 {
+            t.to_vec()
+        } else {
+            Vec::new()
+        };
         super::convert::py_scalar(py, t, 0, &values, &ints)
     }
 
@@ -544,7 +578,10 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         let dims = parse_dims(dim)?;
-        let dtype = dtype.filter(|d| !d.is_none()).map(extract_dtype).transpose()?;
+        let dtype = dtype
+            .filter(|d| !d.is_none())
+            .map(extract_dtype)
+            .transpose()?;
         let out = guard(|| {
             let x = match dtype {
                 Some(d) => self.inner.to_dtype(d)?,
@@ -557,7 +594,12 @@ impl PyTensor {
 
     /// Mean of all elements, or over `dim`.
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> PyResult<Py<PyTensor>> {
+    fn mean(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> PyResult<Py<PyTensor>> {
         let dims = parse_dims(dim)?;
         wrap(py, guard(|| self.inner.mean(dims.as_deref(), keepdim))?)
     }
@@ -597,12 +639,22 @@ impl PyTensor {
         binary_result(py, other, |o| self.inner.reciprocal()?.mul(o))
     }
 
-    fn __pow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let _ = modulo;
         binary_result(py, other, |o| power(&self.inner, o))
     }
 
-    fn __rpow__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, modulo: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        modulo: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let _ = modulo;
         binary_result(py, other, |o| self.inner.rpow_wrapped(o))
     }
@@ -619,7 +671,12 @@ impl PyTensor {
         wrap(py, guard(|| self.inner.abs())?)
     }
 
-    fn __richcmp__(&self, py: Python<'_>, other: &Bound<'_, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+    fn __richcmp__(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+    ) -> PyResult<Py<PyAny>> {
         binary_result(py, other, |o| match op {
             CompareOp::Eq => self.inner.eq(o),
             CompareOp::Ne => self.inner.ne(o),
@@ -669,14 +726,21 @@ impl PyTensor {
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        self.inner.shape().first().copied().ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
+        self.inner
+            .shape()
+            .first()
+            .copied()
+            .ok_or_else(|| PyTypeError::new_err("len() of a 0-d tensor"))
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let py = slf.py();
         static FORMATTER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let formatter = FORMATTER.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-            Ok(py.import("autodiff._formatting")?.getattr("tensor_repr")?.unbind())
+            Ok(py
+                .import("autodiff._formatting")?
+                .getattr("tensor_repr")?
+                .unbind())
         })?;
         formatter.bind(py).call1((slf,))?.extract()
     }
@@ -695,7 +759,9 @@ impl PyTensor {
 
 fn one_element(t: &Tensor) -> PyResult<f64> {
     if t.numel() != 1 {
-        return Err(PyTypeError::new_err("only one element tensors can be converted to Python scalars"));
+        return Err(PyTypeError::new_err(
+            "only one element tensors can be converted to Python scalars",
+        ));
     }
     guard(|| t.item())
 }
@@ -724,12 +790,14 @@ pub(crate) fn clamp_any(
 ) -> PyResult<Tensor> {
     let min = min.filter(|m| !m.is_none());
     let max = max.filter(|m| !m.is_none());
-    let is_tensor = |b: Option<&Bound<'_, PyAny>>| b.is_some_and(|b| b.is_instance_of::<PyTensor>());
+    let is_tensor =
+        |b: Option<&Bound<'_, PyAny>>| b.is_some_and(|b| b.is_instance_of::<PyTensor>());
     if is_tensor(min) || is_tensor(max) {
         // Tensor bounds: pick by masks so the gradient goes to whichever value is selected.
         let pick = |x: Tensor, bound: Option<&Bound<'_, PyAny>>, below: bool| -> PyResult<Tensor> {
             let Some(b) = bound else { return Ok(x) };
-            let b = super::convert::operand_or_err(b, "clamp", if below { "min" } else { "max" }, 2)?;
+            let b =
+                super::convert::operand_or_err(b, "clamp", if below { "min" } else { "max" }, 2)?;
             guard(|| {
                 let outside = if below { x.lt(&b)? } else { x.gt(&b)? };
                 Tensor::where_(&outside, &b, &x)
