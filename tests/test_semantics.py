@@ -100,8 +100,13 @@ def test_retain_grad_keeps_non_leaf_grad_and_it_accumulates():
     assert x.retains_grad is False
 
 
-def test_backward_inputs_non_leaf_fills_its_grad():
-    # h = 2x, z = sum h^2: dz/dh = 2h = [4, 8]; x is not in inputs, so x.grad stays None.
+def test_backward_inputs_accumulates_only_there():
+    # y = a b: dy/da = b = 3; b is not in inputs, so b.grad stays None.
+    a = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(3.0, requires_grad=True)
+    (a * b).backward(inputs=[a])
+    assert (a.grad.item(), b.grad) == (3.0, None)
+    # A non-leaf input is filled and retained: h = 2x, z = sum h^2, dz/dh = 2h = [4, 8].
     x = vec(1.0, 2.0, requires_grad=True)
     h = x * 2
     (h * h).sum().backward(inputs=[h])
@@ -439,15 +444,6 @@ def test_gradients_from_multiple_paths_are_summed():
     assert x.grad.item() == 12.0
 
 
-def test_backward_inputs_accumulates_only_there():
-    # y = a b: dy/da = b = 3; b is not in inputs, so b.grad stays None.
-    a = torch.tensor(2.0, requires_grad=True)
-    b = torch.tensor(3.0, requires_grad=True)
-    (a * b).backward(inputs=[a])
-    assert a.grad.item() == 3.0
-    assert b.grad is None
-
-
 def test_retain_graph_twice_accumulates():
     # y = x * x at 2: dy/dx = 4, twice -> 8.
     x = torch.tensor(2.0, requires_grad=True)
@@ -519,7 +515,6 @@ def test_create_graph_gives_differentiable_grad_and_warns():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     count, category, message, grad_line, second = proc.stdout.splitlines()
-    # CopyBackwards is a C++ node: its name() is namespaced, as AccumulateGrad's is
     assert (count, category) == ("1", "UserWarning")
     assert message.startswith(
         "Using backward() with create_graph=True will create a reference cycle between the "
@@ -528,8 +523,9 @@ def test_create_graph_gives_differentiable_grad_and_warns():
         "make sure to reset the .grad fields of your parameters to None after use to break the "
         "cycle and avoid the leak."
     )
-    assert (
-        grad_line == "12.0 True tensor(12., grad_fn=<CopyBackwards>) torch::autograd::CopyBackwards"
+    # CopyBackwards is a C++ node in PyTorch: its name() is namespaced, as AccumulateGrad's is
+    assert grad_line == (
+        "12.0 True tensor(12., grad_fn=<CopyBackwards>) torch::autograd::CopyBackwards"
     )
     assert second == "12.0"
 
@@ -549,9 +545,15 @@ def test_next_functions_structure():
     z = x * torch.tensor(2.0)
     (acc, nr), (missing, missing_nr) = z.grad_fn.next_functions
     assert (acc.name(), nr, missing, missing_nr) == ("torch::autograd::AccumulateGrad", 0, None, 0)
-    # a Python scalar operand: AddBackward0 still has two edges; a unary op has one
+    # a Python scalar operand is a (None, 0) edge of a binary node; rsub and pow have one edge
     assert [e is None for e, _ in (x + 1).grad_fn.next_functions] == [False, True]
+    assert [e is None for e, _ in (x * 2).grad_fn.next_functions] == [False, True]
+    assert len((1 - x).grad_fn.next_functions) == 1
     assert len((x**2).grad_fn.next_functions) == 1
+    assert len((2**x).grad_fn.next_functions) == 1
+    # 2 / x is recorded as reciprocal(x) * 2
+    (rec, _), (scalar, _) = (2 / x).grad_fn.next_functions
+    assert (rec.name(), scalar) == ("ReciprocalBackward0", None)
     # a chain: exp(2x) -> ExpBackward0 -> MulBackward0 -> AccumulateGrad
     e = (x * 2).exp()
     ((mul, _),) = e.grad_fn.next_functions

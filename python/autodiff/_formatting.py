@@ -11,7 +11,7 @@ def tensor_repr(t: _C.Tensor) -> str:
     suffixes = []
     grad_fn = t.grad_fn
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{grad_fn._class_name}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     text = format_tensor(

@@ -40,30 +40,62 @@ impl NodeKind {
 /// A tensor kept for backward, with the version it had when saved.
 ///
 /// An op's own output is saved without its `grad_fn` (a node holding its own output would be a
-/// reference cycle); the engine reattaches it when backward needs a graph.
+/// reference cycle); the engine reattaches it when backward needs a graph. A Python number
+/// operand is kept as its value alone: it cannot change, and a whole tensor per recorded
+/// `x * 2.0` would triple the memory of a scalar graph.
 #[derive(Clone)]
-pub struct SavedTensor {
-    data: Tensor,
-    version: u64,
-    is_output: bool,
+pub struct SavedTensor(Saved);
+
+#[derive(Clone)]
+enum Saved {
+    Tensor {
+        data: Tensor,
+        version: u64,
+        is_output: bool,
+    },
+    Number(Number),
+}
+
+/// A wrapped Python number, by kind.
+#[derive(Clone, Copy)]
+enum Number {
+    Float(f64),
+    Int(i64),
+    Bool(bool),
 }
 
 impl SavedTensor {
     /// Saves an input of the op being recorded.
     pub fn input(t: &Tensor) -> Self {
-        SavedTensor {
+        if t.is_wrapped_number() {
+            let number = match t.dtype() {
+                crate::DType::Bool => Number::Bool(t.to_vec::<bool>()[0]),
+                crate::DType::I64 => Number::Int(t.to_vec::<i64>()[0]),
+                _ => Number::Float(t.to_vec::<f64>()[0]),
+            };
+            return SavedTensor(Saved::Number(number));
+        }
+        SavedTensor(Saved::Tensor {
             data: t.clone(),
             version: t.version(),
             is_output: false,
-        }
+        })
     }
 
     /// Saves the output of the op being recorded.
     pub fn output(t: &Tensor) -> Self {
-        SavedTensor {
+        SavedTensor(Saved::Tensor {
             data: t.detach(),
             version: t.version(),
             is_output: true,
+        })
+    }
+
+    /// Bytes of tensor data this saved value keeps alive (0 for a number).
+    pub fn nbytes(&self) -> usize {
+        match &self.0 {
+            Saved::Tensor { data, .. } => data.numel() * data.dtype().size_of(),
+            Saved::Number(_) => 0,
         }
     }
 }
@@ -109,39 +141,47 @@ impl BackwardCtx<'_> {
         if self.released {
             return Err(runtime_err!("{FREED_MESSAGE}"));
         }
-        let saved = &self.saved[i];
-        let now = saved.data.version();
-        if now != saved.version {
-            let producer = if saved.is_output {
+        let (data, version, is_output) = match &self.saved[i].0 {
+            Saved::Number(Number::Float(v)) => return Ok(Tensor::wrapped_scalar(*v)),
+            Saved::Number(Number::Int(v)) => return Ok(Tensor::wrapped_int(*v)),
+            Saved::Number(Number::Bool(v)) => return Ok(Tensor::wrapped_bool(*v)),
+            Saved::Tensor {
+                data,
+                version,
+                is_output,
+            } => (data, *version, *is_output),
+        };
+        let now = data.version();
+        if now != version {
+            let producer = if is_output {
                 Some(self.name)
             } else {
-                saved.data.grad_fn().map(|node| node_name(node.id()))
+                data.grad_fn().map(|node| node_name(node.id()))
             };
             let which = producer
                 .map(|name| format!(", which is output 0 of {}", forward_name(name)))
                 .unwrap_or_default();
             return Err(runtime_err!(
                 "one of the variables needed for gradient computation has been modified by an \
-                 inplace operation: [{} {:?}]{which}, is at version {now}; expected version {} \
-                 instead. Hint: enable anomaly detection to find the operation that failed to \
-                 compute its gradient, with torch.autograd.set_detect_anomaly(True, \
+                 inplace operation: [{} {:?}]{which}, is at version {now}; expected version \
+                 {version} instead. Hint: enable anomaly detection to find the operation that \
+                 failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, \
                  check_nan=False).",
-                saved.data.dtype().legacy_type_name(),
-                saved.data.shape(),
-                saved.version
+                data.dtype().legacy_type_name(),
+                data.shape(),
             ));
         }
-        if saved.is_output && self.create_graph {
+        if is_output && self.create_graph {
             // Reattach the graph the saved copy left out, so double backward sees it.
             let node = with_tape(|tape| {
                 tape.retain(self.node);
                 NodeRef::from_retained(self.node)
             });
-            let t = saved.data.detach();
+            let t = data.detach();
             t.set_grad_fn(node, 0);
             return Ok(t);
         }
-        Ok(saved.data.clone())
+        Ok(data.clone())
     }
 }
 

@@ -44,8 +44,8 @@ struct Operands {
 
 trait BinaryOp: Send + Sync + 'static {
     const GRAD_FN: &'static str;
-    /// Which of (a, b, output) backward reads.
-    const SAVES: [bool; 3];
+    /// Which of (a, b, output) backward reads, given which of a and b require grad.
+    fn saves(a_needs_grad: bool, b_needs_grad: bool) -> [bool; 3];
     /// Integer inputs compute in float (true division).
     const FLOAT_ONLY: bool = false;
     fn forward<T: Float>(a: T, b: T) -> T;
@@ -59,6 +59,9 @@ type Reduction = Option<Box<[(Shape, DType); 2]>>;
 
 struct BinaryBackward<O> {
     reduction: Reduction,
+    /// Which of (a, b, output) were saved: an operand is kept only when the other one needs a
+    /// gradient, as PyTorch does.
+    saved: [bool; 3],
     op: PhantomData<O>,
 }
 
@@ -76,9 +79,9 @@ impl<O: BinaryOp> BackwardFn for BinaryBackward<O> {
             }
         };
         let x = Operands {
-            a: take(O::SAVES[0])?,
-            b: take(O::SAVES[1])?,
-            out: take(O::SAVES[2])?,
+            a: take(self.saved[0])?,
+            b: take(self.saved[1])?,
+            out: take(self.saved[2])?,
         };
         let needs = [ctx.needs_input_grad(0), ctx.needs_input_grad(1)];
         let grads = O::backward(ctx.grad(), &x, needs)?;
@@ -115,14 +118,15 @@ fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
     let out = compute::<O>(a, b, dtype)?;
     if needs_grad(&[a, b]) {
+        let keep = O::saves(a.requires_grad(), b.requires_grad());
         let mut saved: SmallVec<[SavedTensor; 2]> = SmallVec::new();
-        if O::SAVES[0] {
+        if keep[0] {
             saved.push(SavedTensor::input(a));
         }
-        if O::SAVES[1] {
+        if keep[1] {
             saved.push(SavedTensor::input(b));
         }
-        if O::SAVES[2] {
+        if keep[2] {
             saved.push(SavedTensor::output(&out));
         }
         let reshaped = |t: &Tensor| t.shape() != out.shape() || t.dtype() != out.dtype();
@@ -133,6 +137,7 @@ fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             &out,
             Arc::new(BinaryBackward::<O> {
                 reduction,
+                saved: keep,
                 op: PhantomData,
             }),
             saved,
@@ -142,13 +147,17 @@ fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 macro_rules! binary_op {
-    ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, saves: $saves:expr,
+    ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal,
+     saves: |$ra:ident, $rb:ident| $saves:expr,
      float_only: $float_only:literal, |$a:ident, $b:ident| $fwd:expr, int: |$ai:ident, $bi:ident| $int:expr,
      |$g:ident, $x:ident, $needs:ident| $bwd:expr) => {
         struct $op;
         impl BinaryOp for $op {
             const GRAD_FN: &'static str = $grad_fn;
-            const SAVES: [bool; 3] = $saves;
+            #[allow(unused_variables)]
+            fn saves($ra: bool, $rb: bool) -> [bool; 3] {
+                $saves
+            }
             const FLOAT_ONLY: bool = $float_only;
             fn forward<T: Float>($a: T, $b: T) -> T {
                 $fwd
@@ -186,19 +195,19 @@ fn when(need: bool, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>
 
 binary_op!(
     /// `a + b`. Backward: `g` to both, summed to each input's shape.
-    add, Add, "AddBackward0", saves: [false, false, false], float_only: false,
+    add, Add, "AddBackward0", saves: |ra, rb| [false, false, false], float_only: false,
     |a, b| a + b, int: |a, b| a.wrapping_add(b),
     |g, x, needs| Ok([Some(g.clone()), Some(g.clone())])
 );
 binary_op!(
     /// `a - b`. Backward: `g` and `-g`.
-    sub, Sub, "SubBackward0", saves: [false, false, false], float_only: false,
+    sub, Sub, "SubBackward0", saves: |ra, rb| [false, false, false], float_only: false,
     |a, b| a - b, int: |a, b| a.wrapping_sub(b),
     |g, x, needs| Ok([Some(g.clone()), when(needs[1], || g.neg())?])
 );
 binary_op!(
     /// `a * b`. Backward: `g b` and `g a`.
-    mul, Mul, "MulBackward0", saves: [true, true, false], float_only: false,
+    mul, Mul, "MulBackward0", saves: |ra, rb| [rb, ra, false], float_only: false,
     |a, b| a * b, int: |a, b| a.wrapping_mul(b),
     |g, x, needs| Ok([
         when(needs[0], || g.mul(saved(&x.b)))?,
@@ -207,20 +216,20 @@ binary_op!(
 );
 binary_op!(
     /// True division `a / b`. Backward: `g / b` and `-g (a / b) / b`.
-    div, Div, "DivBackward0", saves: [true, true, false], float_only: true,
+    div, Div, "DivBackward0", saves: |ra, rb| [rb, true, false], float_only: true,
     |a, b| a / b, int: |a, b| a / b,
     |g, x, needs| {
-        let (a, b) = (saved(&x.a), saved(&x.b));
+        let b = saved(&x.b);
         Ok([
             when(needs[0], || g.div(b))?,
-            when(needs[1], || g.neg()?.mul(&a.div(b)?.div(b)?))?,
+            when(needs[1], || g.neg()?.mul(&saved(&x.a).div(b)?.div(b)?))?,
         ])
     }
 );
 binary_op!(
     /// `a ** b` for two tensors. Backward: `g b a^(b-1)` (0 where b = 0) and
     /// `g a^b ln a` (0 where a = 0 and b >= 0).
-    pow, Pow, "PowBackward1", saves: [true, true, true], float_only: false,
+    pow, Pow, "PowBackward1", saves: |ra, rb| [true, true, true], float_only: false,
     |a, b| a.powf(b), int: |a, b| int_pow(a, b),
     |g, x, needs| {
         let (a, b, out) = (saved(&x.a), saved(&x.b), saved(&x.out));
@@ -239,14 +248,14 @@ binary_op!(
 );
 binary_op!(
     /// Elementwise maximum; ties split the gradient evenly, as in PyTorch.
-    maximum, Maximum, "MaximumBackward0", saves: [true, true, false], float_only: false,
+    maximum, Maximum, "MaximumBackward0", saves: |ra, rb| [true, true, false], float_only: false,
     |a, b| if a.is_nan() || a > b { a } else if b.is_nan() || b > a { b } else { a },
     int: |a, b| a.max(b),
     |g, x, needs| tie_split(g, saved(&x.a), saved(&x.b), needs, true)
 );
 binary_op!(
     /// Elementwise minimum; ties split the gradient evenly, as in PyTorch.
-    minimum, Minimum, "MinimumBackward0", saves: [true, true, false], float_only: false,
+    minimum, Minimum, "MinimumBackward0", saves: |ra, rb| [true, true, false], float_only: false,
     |a, b| if a.is_nan() || a < b { a } else if b.is_nan() || b < a { b } else { a },
     int: |a, b| a.min(b),
     |g, x, needs| tie_split(g, saved(&x.a), saved(&x.b), needs, false)
@@ -371,7 +380,7 @@ impl BackwardFn for ClampBackward {
 }
 
 /// A bool mask of `pred` over the values of `x` (read as f64).
-fn map_to_bool(x: &Tensor, pred: impl Fn(f64) -> bool) -> Tensor {
+fn map_to_bool(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Tensor {
     crate::dispatch!(x.dtype(), T => map::<T, bool>(x, |v| pred(crate::storage::Element::to_f64(v))))
 }
 

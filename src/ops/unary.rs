@@ -110,8 +110,10 @@ fn sign<T: Float>(x: T) -> T {
         T::ONE
     } else if x < T::ZERO {
         -T::ONE
+    } else if x.is_nan() {
+        x
     } else {
-        x // keeps 0, -0 and NaN as they are
+        T::ZERO // -0 too: PyTorch's sign is (0 < x) - (x < 0)
     }
 }
 

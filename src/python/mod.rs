@@ -16,6 +16,7 @@ use crate::dtype::DType;
 fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<tensor::PyTensor>()?;
+    plain_type_name::<tensor::PyTensor>(py, c"Tensor");
     m.add_class::<node::PyNode>()?;
     m.add_class::<convert::PyDType>()?;
     for dtype in [DType::F32, DType::F64, DType::I64, DType::Bool] {
@@ -23,4 +24,16 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     functions::register(m)?;
     Ok(())
+}
+
+/// Gives a class the bare C-level name Python's own messages use, as PyTorch's `Tensor` has
+/// ("unsupported operand type(s) for +: 'Tensor' and 'str'"); PyO3 names it
+/// `autodiff.Tensor`. `__module__` and `__name__` are unaffected.
+fn plain_type_name<T: pyo3::PyTypeInfo>(py: Python<'_>, name: &'static std::ffi::CStr) {
+    let type_object = T::type_object(py);
+    // SAFETY: `tp_name` of a heap type is only read, never freed, by CPython (the name it owns
+    // lives in `_ht_tpname`); a static string outlives the type.
+    unsafe {
+        (*type_object.as_type_ptr()).tp_name = name.as_ptr();
+    }
 }

@@ -23,12 +23,17 @@ impl PyNode {
     /// The node's name, e.g. `'MulBackward0'`; leaves' accumulators give PyTorch's
     /// `'torch::autograd::AccumulateGrad'`.
     fn name(&self) -> String {
-        let name = self.node.name();
-        if name == "AccumulateGrad" {
-            "torch::autograd::AccumulateGrad".to_string()
-        } else {
-            name.to_string()
+        // PyTorch's nodes written in C++ by hand report a namespaced name.
+        match self.node.name() {
+            name @ ("AccumulateGrad" | "CopyBackwards") => format!("torch::autograd::{name}"),
+            name => name.to_string(),
         }
+    }
+
+    /// The node's class name as PyTorch prints it in a tensor's repr (`CopyBackwards`).
+    #[getter]
+    fn _class_name(&self) -> &'static str {
+        self.node.name()
     }
 
     /// One `(node, input_nr)` pair per input of the op; `(None, 0)` for inputs that need no

@@ -255,6 +255,12 @@ impl PyTensor {
 
     #[setter]
     fn set_requires_grad(&self, value: bool) -> PyResult<()> {
+        // PyTorch words this check differently here than in `requires_grad_()`.
+        if value && self.inner.is_leaf() && !self.inner.dtype().is_float() {
+            return Err(PyRuntimeError::new_err(
+                "only Tensors of floating point and complex dtype can require gradients",
+            ));
+        }
         guard(|| self.inner.set_requires_grad(value))
     }
 

@@ -1,0 +1,491 @@
+"""Type stub for ``autodiff._C``, the native module built from ``src/python/*.rs``.
+
+Hand-written, as pydantic-core's ``_pydantic_core.pyi`` is; ``python -m mypy.stubtest
+autodiff._C --allowlist .mypy-stubtest-allowlist`` checks it against the compiled module.
+Python numbers are typed ``float``, which also admits ``int`` and ``bool`` (PEP 484's numeric
+tower).
+"""
+
+import builtins
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, final, overload
+
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import Self, TypeAlias, disjoint_base
+
+from autodiff._size import Size
+
+# The module exports a dtype named `bool`, and `Tensor` has methods named `bool`, `float` and
+# `long`: inside this stub those names hide the builtins, so annotations use these aliases.
+_bool: TypeAlias = builtins.bool
+_float: TypeAlias = builtins.float
+_int: TypeAlias = builtins.int
+
+# PyO3 builds this list from everything the module registers.
+__all__ = [
+    "Tensor",
+    "Node",
+    "dtype",
+    "float32",
+    "float64",
+    "int64",
+    "bool",
+    "tensor",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "where",
+    "pow",
+    "is_grad_enabled",
+    "_set_grad_enabled",
+    "_live_nodes",
+    "get_default_dtype",
+    "set_default_dtype",
+    "_run_backward",
+    "_run_grad",
+]
+
+@final
+class dtype:
+    """A tensor element type, as ``autodiff.float32`` and friends (PyTorch's ``torch.dtype``)."""
+
+    @property
+    def is_floating_point(self) -> _bool:
+        """True for float32 and float64."""
+    @property
+    def itemsize(self) -> _int:
+        """Bytes per element."""
+    def __eq__(self, other: object, /) -> _bool:
+        """True for the same dtype; dtypes are singletons, so ``is`` works too."""
+    def __hash__(self) -> _int:
+        """A hash consistent with ``==``."""
+    def __reduce__(self) -> tuple[str]:
+        """The dtype's name in a 1-tuple, e.g. ``('float64',)``."""
+
+# `Tensor` has a property named `dtype`, which hides the class inside its body.
+_dtype: TypeAlias = dtype
+# A dtype argument: an autodiff dtype, or Python's `float`, `int` or `bool` as PyTorch accepts.
+_DTypeLike: TypeAlias = dtype | type[_float] | type[_int] | type[_bool]
+# An operand of an arithmetic op: a tensor, or a Python number (a wrapped 0-d tensor).
+_TensorOrNumber: TypeAlias = Tensor | _float
+# A `dim` argument: one dimension or several.
+_Dims: TypeAlias = _int | Sequence[_int]
+
+float32: Final[dtype]
+"""32-bit float, the default dtype."""
+float64: Final[dtype]
+"""64-bit float."""
+int64: Final[dtype]
+"""64-bit signed integer."""
+bool: Final[dtype]  # noqa: A001 - PyTorch's name
+"""Boolean."""
+
+@final
+class Node:
+    """A node of the autograd graph, a tensor's ``grad_fn`` (``torch.autograd.graph.Node``)."""
+
+    def name(self) -> str:
+        """The node's name, e.g. ``'MulBackward0'`` or ``'torch::autograd::AccumulateGrad'``."""
+    @property
+    def _class_name(self) -> str:
+        """The name a tensor's repr prints: ``name()`` without the ``torch::autograd::``."""
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, _int], ...]:
+        """One ``(node, input_nr)`` pair per input of the op; ``(None, 0)`` for no gradient."""
+    @property
+    def variable(self) -> Tensor | None:
+        """For an ``AccumulateGrad`` node, the leaf it accumulates into; otherwise ``None``."""
+    @property
+    def metadata(self) -> dict[Any, Any]:
+        """A dict for user annotations; unlike PyTorch's, a new empty dict on each access."""
+    def __eq__(self, other: object, /) -> _bool:
+        """True if both objects view the same graph node."""
+    def __hash__(self) -> _int:
+        """A hash of the graph node, consistent with ``==``."""
+
+# Subclassable (`nn.Parameter`), but its instance layout is native: no multiple inheritance
+# with another native base.
+@disjoint_base
+class Tensor:
+    """An array that records the ops applied to it for ``backward()`` (``torch.Tensor``)."""
+
+    @overload
+    def __new__(cls, *size: _int) -> Self:
+        """``Tensor(2, 3)``: a zero-filled tensor of that size in the default dtype."""
+    @overload
+    def __new__(cls, data: Any, /) -> Self:
+        """``Tensor(data)``: a copy of ``data`` in the default float dtype."""
+
+    # ---- attributes ----
+
+    @property
+    def shape(self) -> Size:
+        """The size of each dimension, as ``autodiff.Size``."""
+    @overload
+    def size(self, dim: None = None) -> Size:
+        """The size of each dimension, as ``autodiff.Size``."""
+    @overload
+    def size(self, dim: _int) -> _int:
+        """The size of dimension ``dim`` (negative counts from the end)."""
+    def dim(self) -> _int:
+        """The number of dimensions."""
+    @property
+    def ndim(self) -> _int:
+        """The number of dimensions."""
+    def numel(self) -> _int:
+        """The number of elements."""
+    @property
+    def dtype(self) -> _dtype:
+        """The element type."""
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: unlike PyTorch's ``torch.device``, a plain string."""
+    @property
+    def requires_grad(self) -> _bool:
+        """Whether ops on this tensor are recorded for autograd; settable on leaves."""
+    @requires_grad.setter
+    def requires_grad(self, value: _bool) -> None: ...
+    @property
+    def is_leaf(self) -> _bool:
+        """True for tensors that no recorded op produced."""
+    @property
+    def grad_fn(self) -> Node | None:
+        """The node that produced this tensor; ``None`` for leaves."""
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient; ``None`` until a backward reaches this tensor."""
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None: ...
+    @property
+    def retains_grad(self) -> _bool:
+        """Whether this non-leaf keeps its ``.grad`` (see ``retain_grad``)."""
+    @property
+    def _version(self) -> _int:
+        """The storage's in-place modification counter."""
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's data, outside autograd; unlike PyTorch's, not settable."""
+
+    # ---- autograd ----
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: _bool | None = None,
+        create_graph: _bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
+    ) -> None:
+        """Accumulates the gradient of this tensor into the ``.grad`` of the graph's leaves."""
+    def retain_grad(self) -> None:
+        """Makes this non-leaf keep its ``.grad`` after backward."""
+    def requires_grad_(self, requires_grad: _bool = True) -> Self:
+        """Sets ``requires_grad`` in place and returns this tensor."""
+    def detach(self) -> Tensor:
+        """A new tensor sharing this one's data, detached from the graph."""
+    def detach_(self) -> Self:
+        """Detaches this tensor from the graph in place and returns it."""
+    def zero_(self) -> Self:
+        """Fills with zeros in place and returns this tensor."""
+    def fill_(self, value: _float) -> Self:
+        """Fills with ``value`` in place and returns this tensor."""
+
+    # ---- values ----
+
+    def item(self) -> _float | _int | _bool:
+        """The value of a one-element tensor as a Python number of the tensor's kind."""
+    def tolist(self) -> Any:
+        """The values as nested Python lists (a Python number for a 0-d tensor)."""
+    def numpy(self) -> npt.NDArray[Any]:
+        """The values as a new NumPy array (a copy, unlike PyTorch's shared-memory view)."""
+    def __array__(
+        self, dtype: npt.DTypeLike | None = None, copy: _bool | None = None
+    ) -> np.ndarray[Any, Any]:
+        """The values as a NumPy array, converted to ``dtype`` if given."""
+    def to(self, dtype: _DTypeLike) -> Tensor:
+        """A copy in ``dtype``, or this tensor if it already has it; no device argument."""
+    def float(self) -> Tensor:
+        """``self.to(autodiff.float32)``."""
+    def double(self) -> Tensor:
+        """``self.to(autodiff.float64)``."""
+    def long(self) -> Tensor:
+        """``self.to(autodiff.int64)``."""
+    def bool(self) -> Tensor:
+        """``self.to(autodiff.bool)``."""
+    def is_floating_point(self) -> _bool:
+        """True for float dtypes."""
+
+    # ---- elementwise ops ----
+
+    def exp(self) -> Tensor:
+        """Elementwise ``e ** x``."""
+    def log(self) -> Tensor:
+        """Elementwise natural logarithm."""
+    def log1p(self) -> Tensor:
+        """Elementwise ``ln(1 + x)``."""
+    def sqrt(self) -> Tensor:
+        """Elementwise square root."""
+    def rsqrt(self) -> Tensor:
+        """Elementwise ``1 / sqrt(x)``."""
+    def sin(self) -> Tensor:
+        """Elementwise sine."""
+    def cos(self) -> Tensor:
+        """Elementwise cosine."""
+    def tan(self) -> Tensor:
+        """Elementwise tangent."""
+    def tanh(self) -> Tensor:
+        """Elementwise hyperbolic tangent."""
+    def sigmoid(self) -> Tensor:
+        """Elementwise logistic sigmoid ``1 / (1 + e ** -x)``."""
+    def relu(self) -> Tensor:
+        """Elementwise ``max(x, 0)``."""
+    def reciprocal(self) -> Tensor:
+        """Elementwise ``1 / x``."""
+    def square(self) -> Tensor:
+        """Elementwise ``x * x``, recorded as ``pow(x, 2)`` (``PowBackward0``)."""
+    def sign(self) -> Tensor:
+        """Elementwise sign: -1, 0 or 1; its gradient is zero."""
+    def floor(self) -> Tensor:
+        """Elementwise floor; its gradient is zero."""
+    def ceil(self) -> Tensor:
+        """Elementwise ceiling; its gradient is zero."""
+    def round(self) -> Tensor:
+        """Elementwise rounding, half to even; its gradient is zero."""
+    def neg(self) -> Tensor:
+        """Elementwise negation."""
+    def abs(self) -> Tensor:
+        """Elementwise absolute value."""
+    def pow(self, exponent: _TensorOrNumber) -> Tensor:
+        """``self ** exponent``, broadcasting."""
+    def add(self, other: _TensorOrNumber) -> Tensor:
+        """``self + other``, broadcasting; no ``alpha`` argument, unlike PyTorch."""
+    def sub(self, other: _TensorOrNumber) -> Tensor:
+        """``self - other``, broadcasting; no ``alpha`` argument, unlike PyTorch."""
+    def mul(self, other: _TensorOrNumber) -> Tensor:
+        """``self * other``, broadcasting."""
+    def div(self, other: _TensorOrNumber) -> Tensor:
+        """``self / other`` (true division), broadcasting; no ``rounding_mode``, unlike PyTorch."""
+    def maximum(self, other: Tensor) -> Tensor:
+        """Elementwise maximum with the tensor ``other``, broadcasting."""
+    def minimum(self, other: Tensor) -> Tensor:
+        """Elementwise minimum with the tensor ``other``, broadcasting."""
+    def clamp(
+        self, min: _TensorOrNumber | None = None, max: _TensorOrNumber | None = None
+    ) -> Tensor:
+        """Limits values to ``[min, max]``; either bound may be omitted, a number or a tensor."""
+    def clip(
+        self, min: _TensorOrNumber | None = None, max: _TensorOrNumber | None = None
+    ) -> Tensor:
+        """Alias of ``clamp``."""
+
+    # ---- reductions ----
+
+    def sum(
+        self, dim: _Dims | None = None, keepdim: _bool = False, *, dtype: _DTypeLike | None = None
+    ) -> Tensor:
+        """Sum of all elements, or over ``dim``; ``dtype`` converts the input first."""
+    def mean(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
+        """Mean of all elements, or over ``dim``."""
+
+    # ---- operators ----
+
+    def __add__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``self + other``."""
+    def __radd__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``other + self``."""
+    def __sub__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``self - other``."""
+    def __rsub__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``other - self``."""
+    def __mul__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``self * other``."""
+    def __rmul__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``other * self``."""
+    def __truediv__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``self / other``."""
+    def __rtruediv__(self, other: _TensorOrNumber, /) -> Tensor:
+        """``other / self``, recorded as ``reciprocal(self) * other`` as in PyTorch."""
+    def __pow__(self, exponent: _TensorOrNumber, modulo: None = None, /) -> Tensor:
+        """``self ** exponent``: ``PowBackward0`` for a number, ``PowBackward1`` for a tensor."""
+    def __rpow__(self, base: _TensorOrNumber, modulo: None = None, /) -> Tensor:
+        """``base ** self``."""
+    def __neg__(self) -> Tensor:
+        """``-self``."""
+    def __pos__(self) -> Self:
+        """``+self``: this tensor itself."""
+    def __abs__(self) -> Tensor:
+        """``abs(self)``."""
+    # Comparisons give bool tensors, not Python bools: hence the ignored overrides.
+    def __eq__(self, other: _TensorOrNumber, /) -> Tensor:  # type: ignore[override]
+        """Elementwise ``self == other``, as a bool tensor."""
+    def __ne__(self, other: _TensorOrNumber, /) -> Tensor:  # type: ignore[override]
+        """Elementwise ``self != other``, as a bool tensor."""
+    def __lt__(self, other: _TensorOrNumber, /) -> Tensor:
+        """Elementwise ``self < other``, as a bool tensor."""
+    def __le__(self, other: _TensorOrNumber, /) -> Tensor:
+        """Elementwise ``self <= other``, as a bool tensor."""
+    def __gt__(self, other: _TensorOrNumber, /) -> Tensor:
+        """Elementwise ``self > other``, as a bool tensor."""
+    def __ge__(self, other: _TensorOrNumber, /) -> Tensor:
+        """Elementwise ``self >= other``, as a bool tensor."""
+    def __hash__(self) -> _int:
+        """The object's identity, as PyTorch's tensors hash."""
+    def __bool__(self) -> _bool:
+        """The truth of a one-element tensor; ``RuntimeError`` for more elements."""
+    def __float__(self) -> _float:
+        """The value of a one-element tensor as a float."""
+    def __int__(self) -> _int:
+        """The value of a one-element tensor as an int (truncated)."""
+    def __index__(self) -> _int:
+        """The value of a one-element int64 tensor, for use as an index."""
+    def __len__(self) -> _int:
+        """The size of the first dimension; ``TypeError`` for a 0-d tensor."""
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its Python value (``f"{loss:.3f}"``); others as the repr."""
+
+# ---- tensor creation ----
+
+def tensor(
+    data: Any,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """A new tensor copied from a number, nested sequences, a NumPy array or a tensor."""
+
+@overload
+def zeros(
+    *size: _int,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Zeros of the given size, e.g. ``zeros(2, 3)``."""
+
+@overload
+def zeros(
+    size: Sequence[_int],
+    /,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Zeros of the given size, e.g. ``zeros((2, 3))``."""
+
+@overload
+def ones(
+    *size: _int,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Ones of the given size, e.g. ``ones(2, 3)``."""
+
+@overload
+def ones(
+    size: Sequence[_int],
+    /,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Ones of the given size, e.g. ``ones((2, 3))``."""
+
+@overload
+def empty(
+    *size: _int,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """An uninitialised tensor of the given size; here always zero-filled."""
+
+@overload
+def empty(
+    size: Sequence[_int],
+    /,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """An uninitialised tensor of the given size; here always zero-filled."""
+
+def full(
+    size: _Dims,
+    fill_value: _TensorOrNumber,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value's kind."""
+
+def zeros_like(
+    input: Tensor,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Zeros with the shape (and by default the dtype) of ``input``."""
+
+def ones_like(
+    input: Tensor,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Ones with the shape (and by default the dtype) of ``input``."""
+
+# ---- functions whose first argument may be a number ----
+
+def where(condition: Tensor, input: _TensorOrNumber, other: _TensorOrNumber) -> Tensor:
+    """``input`` where the bool tensor ``condition`` holds, else ``other``, broadcasting."""
+
+def pow(input: _TensorOrNumber, exponent: _TensorOrNumber) -> Tensor:
+    """``input ** exponent``, where either side may be a number."""
+
+# ---- grad mode and dtypes ----
+
+def is_grad_enabled() -> _bool:
+    """Whether ops on this thread record graphs."""
+
+def _set_grad_enabled(enabled: _bool) -> _bool:
+    """Sets this thread's grad mode and returns the previous one."""
+
+def _live_nodes() -> _int:
+    """The number of autograd graph nodes alive in the process (for memory tests)."""
+
+def get_default_dtype() -> dtype:
+    """The default float dtype, ``float32`` unless changed."""
+
+def set_default_dtype(dtype: _DTypeLike) -> None:
+    """Sets the default float dtype (``float32`` or ``float64``)."""
+
+# ---- autograd entry points (`autodiff.autograd.backward` and `.grad` wrap these) ----
+
+def _run_backward(
+    tensors: Tensor | Iterable[Tensor],
+    grad_tensors: Tensor | Iterable[Tensor | None] | None,
+    retain_graph: _bool,
+    create_graph: _bool,
+    inputs: Tensor | Iterable[Tensor] | None,
+) -> None:
+    """Accumulates the gradients of ``tensors`` into the leaves' (or ``inputs``') ``.grad``."""
+
+def _run_grad(
+    outputs: Tensor | Iterable[Tensor],
+    inputs: Tensor | Iterable[Tensor],
+    grad_outputs: Tensor | Iterable[Tensor | None] | None,
+    retain_graph: _bool,
+    create_graph: _bool,
+) -> list[Tensor | None]:
+    """The gradients of ``outputs`` with respect to ``inputs``: one tensor or ``None`` each."""
