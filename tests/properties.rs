@@ -9,9 +9,14 @@ use autodiff::{Error, Tensor};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-/// 64 cases per property keeps `cargo test` quick in the debug profile.
+/// 64 cases per property keeps `cargo test` quick in the debug profile; set
+/// `PROPTEST_CASES=5000` for a longer search.
 fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig::with_cases(cases)
 }
 
 /// NumPy's rule, read right to left: sizes match, or one of them is 1; a missing dimension

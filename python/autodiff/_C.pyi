@@ -63,8 +63,8 @@ class dtype:
         """True for the same dtype; dtypes are singletons, so ``is`` works too."""
     def __hash__(self) -> _int:
         """A hash consistent with ``==``."""
-    def __reduce__(self) -> tuple[str]:
-        """The dtype's name in a 1-tuple, e.g. ``('float64',)``."""
+    def __reduce__(self) -> str:
+        """Pickles as a reference to the module attribute, e.g. ``'float64'``."""
 
 # `Tensor` has a property named `dtype`, which hides the class inside its body.
 _dtype: TypeAlias = dtype

@@ -16,6 +16,8 @@ tensor(6.)
 
 from __future__ import annotations
 
+import builtins
+
 from . import _C, autograd
 from ._C import (
     Tensor,
@@ -106,7 +108,7 @@ def get_printoptions() -> dict:
     return _get()
 
 
-def is_tensor(obj: object) -> bool:
+def is_tensor(obj: object) -> builtins.bool:
     """True if ``obj`` is an autodiff tensor."""
     return isinstance(obj, Tensor)
 

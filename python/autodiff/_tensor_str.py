@@ -263,7 +263,7 @@ def format_tensor(
     """
     if dtype_name not in _NUMPY_DTYPES:
         raise ValueError(f"unsupported dtype name: {dtype_name!r}")
-    data = np.asarray(values, dtype=_NUMPY_DTYPES[dtype_name])
+    data: np.ndarray = np.asarray(values, dtype=_NUMPY_DTYPES[dtype_name])
     indent = len(_PREFIX)
     dtype_suffix = f"dtype=autodiff.{dtype_name}"
     extra: list[str] = []

@@ -41,8 +41,9 @@ impl PyDType {
         self.dtype.size_of()
     }
 
-    fn __reduce__(&self) -> (String,) {
-        (self.dtype.name().to_string(),)
+    /// Pickles as a reference to the module attribute (`autodiff.float64`).
+    fn __reduce__(&self) -> &'static str {
+        self.dtype.name()
     }
 }
 

@@ -22,9 +22,7 @@ __all__ = [
 _TensorOrTensors = Union[_C.Tensor, Sequence[_C.Tensor]]
 
 
-def _as_tuple(x):
-    if x is None:
-        return None
+def _as_tuple(x) -> tuple:
     if isinstance(x, _C.Tensor):
         return (x,)
     return tuple(x)
@@ -48,15 +46,15 @@ def backward(
     """
     if grad_variables is not None:
         grad_tensors = grad_variables
-    tensors = _as_tuple(tensors)
+    roots = _as_tuple(tensors)
     if grad_tensors is not None and not isinstance(grad_tensors, (int, float)):
         grad_tensors = _as_tuple(grad_tensors)
-        if len(grad_tensors) != len(tensors):
-            raise RuntimeError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
-    inputs = _as_tuple(inputs)
+        if len(grad_tensors) != len(roots):
+            raise RuntimeError(f"got {len(roots)} tensors and {len(grad_tensors)} gradients")
+    wanted = None if inputs is None else _as_tuple(inputs)
     if retain_graph is None:
         retain_graph = create_graph
-    _C._run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs)
+    _C._run_backward(roots, grad_tensors, retain_graph, create_graph, wanted)
 
 
 def grad(
@@ -88,19 +86,19 @@ def grad(
         allow_unused = materialize_grads
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not supported yet")
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
+    roots = _as_tuple(outputs)
+    wanted = _as_tuple(inputs)
     if grad_outputs is not None:
         grad_outputs = _as_tuple(grad_outputs)
-        if len(grad_outputs) != len(outputs):
+        if len(grad_outputs) != len(roots):
             raise RuntimeError(
                 f"grad requires one grad_output per output: got {len(grad_outputs)} "
-                f"grad_outputs and {len(outputs)} outputs"
+                f"grad_outputs and {len(roots)} outputs"
             )
     if retain_graph is None:
         retain_graph = create_graph
-    results = _C._run_grad(outputs, inputs, grad_outputs, retain_graph, create_graph)
-    for index, (g, x) in enumerate(zip(results, inputs)):
+    results = _C._run_grad(roots, wanted, grad_outputs, retain_graph, create_graph)
+    for index, (g, x) in enumerate(zip(results, wanted)):
         if g is None:
             if materialize_grads:
                 from .. import zeros_like
