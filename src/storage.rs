@@ -93,10 +93,29 @@ pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
     fn into_buffer(values: Vec<Self>) -> Buffer;
     fn to_f64(self) -> f64;
     fn from_f64(value: f64) -> Self;
+    /// Exact for integers beyond 2^53, where going through `f64` would round.
+    fn to_i64(self) -> i64 {
+        self.to_f64() as i64
+    }
+    fn from_i64(value: i64) -> Self {
+        Self::from_f64(value as f64)
+    }
+    /// Converts between element types; integer to integer stays exact.
+    fn convert<T: Element>(self) -> T {
+        if Self::DTYPE == DType::I64 && T::DTYPE == DType::I64 {
+            T::from_i64(self.to_i64())
+        } else {
+            T::from_f64(self.to_f64())
+        }
+    }
 }
 
 macro_rules! impl_element {
-    ($t:ty, $variant:ident, $to:expr, $from:expr) => {
+    ($t:ty, $variant:ident, $to:expr, $from:expr, exact_int) => {
+        impl_element!($t, $variant, $to, $from, fn to_i64(self) -> i64 { self }
+            fn from_i64(value: i64) -> Self { value });
+    };
+    ($t:ty, $variant:ident, $to:expr, $from:expr $(, $($extra:tt)*)?) => {
         impl Element for $t {
             const DTYPE: DType = DType::$variant;
             fn slice(buffer: &Buffer) -> &[Self] {
@@ -128,13 +147,14 @@ macro_rules! impl_element {
             fn from_f64(value: f64) -> Self {
                 ($from)(value)
             }
+            $($($extra)*)?
         }
     };
 }
 
 impl_element!(f32, F32, |x: f32| x as f64, |x: f64| x as f32);
 impl_element!(f64, F64, |x: f64| x, |x: f64| x);
-impl_element!(i64, I64, |x: i64| x as f64, |x: f64| x as i64);
+impl_element!(i64, I64, |x: i64| x as f64, |x: f64| x as i64, exact_int);
 impl_element!(bool, Bool, |x: bool| if x { 1.0 } else { 0.0 }, |x: f64| x
     != 0.0);
 

@@ -222,8 +222,15 @@ impl Tensor {
     /// The elements in row-major order, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
         crate::dispatch!(self.dtype(), S => self.with_values::<S, _>(|v| {
-            v.iter().map(|&x| T::from_f64(x.to_f64())).collect()
+            v.iter().map(|&x| x.convert::<T>()).collect()
         }))
+    }
+
+    /// The first element in row-major order, converted to `T` (for one-element tensors).
+    pub(crate) fn first_value<T: Element>(&self) -> T {
+        let offset = self.layout().offset();
+        let buffer = self.storage().read();
+        crate::dispatch!(self.dtype(), S => S::slice(&buffer)[offset].convert::<T>())
     }
 
     /// The value of a one-element tensor.

@@ -316,9 +316,8 @@ fn detach_shares_storage_and_leaves_the_graph() -> Result<()> {
 }
 
 /// PyTorch prints no comma when the modified saved tensor is a leaf (PYTORCH_SEMANTICS.md
-/// §2.9: "[torch.FloatTensor [2]] is at version 1"). The engine prints "[…]], is at version".
+/// §2.9: "[torch.FloatTensor [2]] is at version 1").
 #[test]
-#[ignore = "src bug: stray comma in the version-counter message for saved leaves"]
 fn modified_saved_leaf_message() -> Result<()> {
     let _g = shared();
     let x = leaf(&[1.0, 2.0], &[2])?;

@@ -4,14 +4,13 @@
 //! Plan and execution are iterative (explicit stack and heap), so graph depth never
 //! touches the call stack.
 
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
 use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
 
 use super::function::{accumulator, BackwardCtx, BackwardFn, NodeKind, SavedTensor};
-use super::tape::{drop_nodes, with_tape, NodeId, Tape};
+use super::tape::{drop_nodes, with_tape, Freed, NodeId, Tape};
 use crate::error::{runtime_err, Result};
 use crate::grad_mode::GradModeGuard;
 use crate::tensor::{Tensor, TensorImpl};
@@ -97,30 +96,13 @@ pub(crate) fn retain_grad(t: &Tensor) {
     drop(node);
 }
 
-/// Identity hasher for node indices: they are already unique small integers.
-#[derive(Default)]
-struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u32 keys are hashed")
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type IndexMap = HashMap<u32, usize, BuildHasherDefault<IndexHasher>>;
-
 enum Work {
     Op(Arc<dyn BackwardFn>),
     Accumulate(Tensor),
 }
 
-/// One node of the plan: what execution needs, copied out of the tape.
+/// One node of the plan: what execution needs, copied out of the tape, and the gradients
+/// that have reached the node so far.
 struct Step {
     id: NodeId,
     seq: u64,
@@ -135,9 +117,12 @@ struct Step {
     captures: SmallVec<[(u32, usize); 1]>,
     /// Gradients must reach this node (it is a target or leads to one).
     needed: bool,
-    /// Pending consumers that have not run yet.
+    /// Consumers that have not run yet.
     deps: usize,
+    queued: bool,
     executed: bool,
+    /// The sum of the gradients received, per output of the node.
+    buffer: SmallVec<[Option<Tensor>; 1]>,
 }
 
 fn run(
@@ -155,30 +140,28 @@ fn run(
         ));
     }
     let seeds = seed_gradients(roots, grads)?;
-    let (capture_inputs, accumulate) = match mode {
-        Mode::Accumulate { inputs } => (inputs, true),
+    let (targets, accumulate) = match mode {
+        Mode::Accumulate { inputs } => (inputs.unwrap_or(&[]), true),
         Mode::Capture { inputs } => {
             if inputs.iter().any(|t| !t.requires_grad()) {
                 return Err(runtime_err!(
                     "One of the differentiated Tensors does not require grad"
                 ));
             }
-            (Some(inputs), false)
+            (inputs, false)
         }
     };
 
-    let mut freed = Vec::new();
-    let (mut plan, root_steps, results_len) = with_tape(|tape| {
-        let root_ids: Vec<(NodeId, u32)> = roots.iter().map(|r| root_node(tape, r)).collect();
-        let targets: Vec<(NodeId, u32)> = capture_inputs
-            .unwrap_or(&[])
-            .iter()
-            .map(|t| root_node(tape, t))
-            .collect();
-        let plan = build_plan(tape, &root_ids, &targets, accumulate);
-        // The handles taken by root_node are only needed while planning.
-        // A leaf outside the graph may lose its fresh accumulator here.
-        for &(id, _) in root_ids.iter().chain(&targets) {
+    let mut freed = Freed::new();
+    let mut plan = with_tape(|tape| {
+        let root_ids: SmallVec<[(NodeId, u32); 1]> =
+            roots.iter().map(|r| root_node(tape, r)).collect();
+        let target_ids: SmallVec<[(NodeId, u32); 1]> =
+            targets.iter().map(|t| root_node(tape, t)).collect();
+        let plan = build_plan(tape, &root_ids, &target_ids, accumulate);
+        // The handles taken by root_node were only needed for planning; a leaf outside the
+        // graph may lose its fresh accumulator here.
+        for &(id, _) in root_ids.iter().chain(&target_ids) {
             tape.release_into(id, &mut freed);
         }
         plan
@@ -186,25 +169,22 @@ fn run(
     drop_nodes(freed);
 
     let _mode = GradModeGuard::new(create_graph);
-    let mut buffers: Vec<SmallVec<[Option<Tensor>; 1]>> = vec![SmallVec::new(); plan.len()];
-    for (&(step, output_nr), seed) in root_steps.iter().zip(seeds) {
-        add_to_buffer(&mut buffers[step], output_nr, seed)?;
-    }
-    let mut results: Vec<Option<Tensor>> = vec![None; results_len];
+    let mut results: Vec<Option<Tensor>> = vec![None; if accumulate { 0 } else { targets.len() }];
     let mut ready: BinaryHeap<(u64, usize)> = BinaryHeap::new();
-    let mut queued = vec![false; plan.len()];
-    for &(step, _) in &root_steps {
-        if plan[step].deps == 0 && plan[step].needed && !queued[step] {
-            queued[step] = true;
-            ready.push((plan[step].seq, step));
+    for (&(step, output_nr), seed) in plan.roots.iter().zip(seeds) {
+        add_to_buffer(&mut plan.steps[step].buffer, output_nr, seed)?;
+        let root = &mut plan.steps[step];
+        if root.deps == 0 && root.needed && !root.queued {
+            root.queued = true;
+            ready.push((root.seq, step));
         }
     }
-
+    let steps = &mut plan.steps;
     let outcome = (|| -> Result<()> {
         while let Some((_, i)) = ready.pop() {
-            let inputs = std::mem::take(&mut buffers[i]);
-            let step = &mut plan[i];
-            step.executed = true;
+            let inputs = std::mem::take(&mut steps[i].buffer);
+            steps[i].executed = true;
+            let step = &steps[i];
             for (output_nr, weak) in &step.retained {
                 if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize))
                 {
@@ -216,13 +196,10 @@ fn run(
                     results[slot] = Some(g.clone());
                 }
             }
-            let step = &plan[i];
             let outputs = match &step.work {
                 Work::Accumulate(leaf) => {
-                    if accumulate {
-                        if let Some(Some(g)) = inputs.first() {
-                            accumulate_grad(leaf, g, create_graph)?;
-                        }
+                    if let (true, Some(Some(g))) = (accumulate, inputs.first()) {
+                        accumulate_grad(leaf, g, create_graph)?;
                     }
                     continue;
                 }
@@ -230,9 +207,9 @@ fn run(
                     let needs: SmallVec<[bool; 2]> = step
                         .edges
                         .iter()
-                        .map(|e| e.is_some_and(|(j, _)| plan[j].needed))
+                        .map(|e| e.is_some_and(|(j, _)| steps[j].needed))
                         .collect();
-                    if !needs.iter().any(|&n| n) || inputs.iter().all(Option::is_none) {
+                    if !needs.contains(&true) || inputs.iter().all(Option::is_none) {
                         SmallVec::new()
                     } else {
                         let ctx = BackwardCtx {
@@ -248,19 +225,21 @@ fn run(
                     }
                 }
             };
-            let edges = plan[i].edges.clone();
-            for (k, edge) in edges.iter().enumerate() {
-                let Some((j, input_nr)) = *edge else { continue };
-                if !plan[j].needed {
+            for k in 0..steps[i].edges.len() {
+                let Some((j, input_nr)) = steps[i].edges[k] else {
+                    continue;
+                };
+                let target = &mut steps[j];
+                if !target.needed {
                     continue;
                 }
                 if let Some(Some(g)) = outputs.get(k) {
-                    add_to_buffer(&mut buffers[j], input_nr, g.clone())?;
+                    add_to_buffer(&mut target.buffer, input_nr, g.clone())?;
                 }
-                plan[j].deps -= 1;
-                if plan[j].deps == 0 && !queued[j] {
-                    queued[j] = true;
-                    ready.push((plan[j].seq, j));
+                target.deps -= 1;
+                if target.deps == 0 && !target.queued {
+                    target.queued = true;
+                    ready.push((target.seq, j));
                 }
             }
         }
@@ -268,12 +247,18 @@ fn run(
     })();
 
     if !retain_graph {
-        release_saved(&plan);
+        release_saved(&plan.steps);
     }
-    drop(buffers);
     drop(plan);
     outcome?;
     Ok(results)
+}
+
+/// The steps of a backward pass and where the roots enter them.
+struct Plan {
+    steps: Vec<Step>,
+    /// (step index, output_nr) per root.
+    roots: SmallVec<[(usize, u32); 1]>,
 }
 
 /// Gradients of the roots, checked and cast as PyTorch does.
@@ -324,30 +309,31 @@ fn root_node(tape: &mut Tape, t: &Tensor) -> (NodeId, u32) {
     (accumulator(tape, t, &mut meta), 0)
 }
 
-/// Collects the reachable subgraph: an explicit-stack DFS from the roots.
+/// Collects the reachable subgraph: an explicit-stack DFS from the roots. Plan indices are
+/// kept in the tape's slots (`Tape::begin_plan`), so no map is needed.
 fn build_plan(
-    tape: &Tape,
+    tape: &mut Tape,
     roots: &[(NodeId, u32)],
     targets: &[(NodeId, u32)],
     accumulate: bool,
-) -> (Vec<Step>, Vec<(usize, u32)>, usize) {
-    let mut index = IndexMap::default();
-    let mut plan: Vec<Step> = Vec::new();
-    let mut stack: Vec<NodeId> = roots.iter().map(|&(id, _)| id).collect();
+) -> Plan {
+    let epoch = tape.begin_plan();
+    let mut steps: Vec<Step> = Vec::new();
+    let mut stack: SmallVec<[NodeId; 16]> = roots.iter().map(|&(id, _)| id).collect();
     while let Some(id) = stack.pop() {
-        if index.contains_key(&id.idx) {
+        if tape.plan_index(id, epoch).is_some() {
             continue;
         }
+        tape.set_plan_index(id, epoch, steps.len());
         let node = tape
             .get(id)
             .expect("nodes reachable from a live tensor are alive");
-        index.insert(id.idx, plan.len());
         stack.extend(node.edges.iter().flatten().map(|e| e.node));
         let work = match &node.kind {
             NodeKind::Op(f) => Work::Op(f.clone()),
             NodeKind::AccumulateGrad(leaf) => Work::Accumulate(leaf.clone()),
         };
-        plan.push(Step {
+        steps.push(Step {
             id,
             seq: node.seq,
             work,
@@ -359,53 +345,59 @@ fn build_plan(
             captures: SmallVec::new(),
             needed: targets.is_empty() && accumulate,
             deps: 0,
+            queued: false,
             executed: false,
+            buffer: SmallVec::new(),
         });
     }
-    for step in &mut plan {
+    for step in &mut steps {
         let node = tape.get(step.id).expect("planned nodes are alive");
         step.edges = node
             .edges
             .iter()
-            .map(|e| e.map(|e| (index[&e.node.idx], e.input_nr)))
+            .map(|e| e.map(|e| (tape.plan_index(e.node, epoch).expect("planned"), e.input_nr)))
             .collect();
     }
-    let mut captures_len = 0;
     if !targets.is_empty() {
         for (slot, &(id, output_nr)) in targets.iter().enumerate() {
-            if let Some(&i) = index.get(&id.idx) {
-                plan[i].needed = true;
+            if let Some(i) = tape.plan_index(id, epoch) {
+                steps[i].needed = true;
                 if !accumulate {
-                    plan[i].captures.push((output_nr, slot));
+                    steps[i].captures.push((output_nr, slot));
                 }
             }
         }
-        captures_len = targets.len();
         // A node is needed if it leads to a needed node: consumers are younger (larger seq),
         // so visiting by increasing seq sees every input before its consumers.
-        let mut order: Vec<usize> = (0..plan.len()).collect();
-        order.sort_unstable_by_key(|&i| plan[i].seq);
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_unstable_by_key(|&i| steps[i].seq);
         for i in order {
-            if !plan[i].needed {
-                plan[i].needed = plan[i].edges.iter().flatten().any(|&(j, _)| plan[j].needed);
+            if !steps[i].needed {
+                steps[i].needed = steps[i]
+                    .edges
+                    .iter()
+                    .flatten()
+                    .any(|&(j, _)| steps[j].needed);
             }
         }
     }
-    if !accumulate {
-        captures_len = targets.len();
-    }
-    for i in 0..plan.len() {
-        if !plan[i].needed {
+    for i in 0..steps.len() {
+        if !steps[i].needed {
             continue;
         }
-        for (j, _) in plan[i].edges.clone().into_iter().flatten() {
-            if plan[j].needed {
-                plan[j].deps += 1;
+        for k in 0..steps[i].edges.len() {
+            if let Some((j, _)) = steps[i].edges[k] {
+                if steps[j].needed {
+                    steps[j].deps += 1;
+                }
             }
         }
     }
-    let root_steps = roots.iter().map(|&(id, nr)| (index[&id.idx], nr)).collect();
-    (plan, root_steps, captures_len)
+    let roots = roots
+        .iter()
+        .map(|&(id, nr)| (tape.plan_index(id, epoch).expect("roots are planned"), nr))
+        .collect();
+    Plan { steps, roots }
 }
 
 /// Adds `grad` into slot `output_nr` of a node's input buffer.

@@ -69,9 +69,9 @@ impl SavedTensor {
     pub fn input(t: &Tensor) -> Self {
         if t.is_wrapped_number() {
             let number = match t.dtype() {
-                crate::DType::Bool => Number::Bool(t.to_vec::<bool>()[0]),
-                crate::DType::I64 => Number::Int(t.to_vec::<i64>()[0]),
-                _ => Number::Float(t.to_vec::<f64>()[0]),
+                crate::DType::Bool => Number::Bool(t.first_value()),
+                crate::DType::I64 => Number::Int(t.first_value()),
+                _ => Number::Float(t.first_value()),
             };
             return SavedTensor(Saved::Number(number));
         }
@@ -159,11 +159,11 @@ impl BackwardCtx<'_> {
                 data.grad_fn().map(|node| node_name(node.id()))
             };
             let which = producer
-                .map(|name| format!(", which is output 0 of {}", forward_name(name)))
+                .map(|name| format!(", which is output 0 of {},", forward_name(name)))
                 .unwrap_or_default();
             return Err(runtime_err!(
                 "one of the variables needed for gradient computation has been modified by an \
-                 inplace operation: [{} {:?}]{which}, is at version {now}; expected version \
+                 inplace operation: [{} {:?}]{which} is at version {now}; expected version \
                  {version} instead. Hint: enable anomaly detection to find the operation that \
                  failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, \
                  check_nan=False).",

@@ -49,6 +49,9 @@ pub(crate) struct Node {
 struct Slot {
     gen: NonZeroU32,
     strong: u32,
+    /// `(plan epoch, index in that plan)`: lets backward find a node's plan entry without a
+    /// hash map (see `Tape::begin_plan`).
+    mark: (u32, u32),
     node: Option<Node>,
 }
 
@@ -57,6 +60,7 @@ pub(crate) struct Tape {
     free: Vec<u32>,
     live: usize,
     next_seq: u64,
+    plan_epoch: u32,
 }
 
 static TAPE: Mutex<Tape> = const_mutex(Tape {
@@ -64,6 +68,7 @@ static TAPE: Mutex<Tape> = const_mutex(Tape {
     free: Vec::new(),
     live: 0,
     next_seq: 0,
+    plan_epoch: 0,
 });
 
 /// Runs `f` with the tape locked. `f` must not drop tensors or node handles.
@@ -107,6 +112,7 @@ impl Tape {
             self.slots.push(Slot {
                 gen,
                 strong: 1,
+                mark: (0, 0),
                 node: Some(node),
             });
             NodeId { idx, gen }
@@ -131,6 +137,27 @@ impl Tape {
         }
     }
 
+    /// Starts a new backward plan: marks from earlier plans stop counting.
+    pub(crate) fn begin_plan(&mut self) -> u32 {
+        self.plan_epoch = self.plan_epoch.wrapping_add(1);
+        if self.plan_epoch == 0 {
+            // After 2^32 plans, clear old marks so none can pass for the new epoch.
+            self.slots.iter_mut().for_each(|slot| slot.mark = (0, 0));
+            self.plan_epoch = 1;
+        }
+        self.plan_epoch
+    }
+
+    /// The node's index in the plan of `epoch`, if that plan has it.
+    pub(crate) fn plan_index(&self, id: NodeId, epoch: u32) -> Option<usize> {
+        let (e, index) = self.slots[id.idx as usize].mark;
+        (e == epoch).then_some(index as usize)
+    }
+
+    pub(crate) fn set_plan_index(&mut self, id: NodeId, epoch: u32, index: usize) {
+        self.slots[id.idx as usize].mark = (epoch, index as u32);
+    }
+
     pub(crate) fn is_alive(&self, id: NodeId) -> bool {
         self.get(id).is_some()
     }
@@ -144,7 +171,7 @@ impl Tape {
 
     /// Drops one strong reference and frees every node that becomes unreferenced, pushing
     /// the freed nodes to `freed` for the caller to drop once the lock is released.
-    pub(crate) fn release_into(&mut self, id: NodeId, freed: &mut Vec<Node>) {
+    pub(crate) fn release_into(&mut self, id: NodeId, freed: &mut Freed) {
         let mut worklist: SmallVec<[NodeId; 8]> = SmallVec::new();
         worklist.push(id);
         while let Some(id) = worklist.pop() {
@@ -174,30 +201,31 @@ thread_local! {
     static DRAINING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Nodes freed by one release; usually one, so they stay on the stack.
+pub(crate) type Freed = SmallVec<[Node; 1]>;
+
 /// Releases one strong reference to `id`, freeing what becomes unreachable.
 pub(crate) fn release(id: NodeId) {
-    let mut freed = Vec::new();
+    let mut freed = Freed::new();
     TAPE.lock().release_into(id, &mut freed);
-    if freed.is_empty() {
-        return;
+    if !freed.is_empty() {
+        drop_nodes(freed);
     }
-    drop_nodes(freed);
 }
 
-/// Drops nodes outside the tape lock without recursing into the nodes they free.
-pub(crate) fn drop_nodes(nodes: Vec<Node>) {
-    // During thread teardown the thread-locals may be gone; dropping directly is then the
-    // only option (a teardown drops few nodes).
-    // If the closure never runs, it drops `nodes` itself.
-    if PENDING
-        .try_with(move |pending| pending.borrow_mut().extend(nodes))
-        .is_err()
-    {
+/// Drops nodes outside the tape lock without recursing into the nodes they free: while one
+/// drop loop runs on this thread, nested releases only queue their nodes for it.
+pub(crate) fn drop_nodes(nodes: Freed) {
+    // During thread teardown the thread-locals may be gone; the nodes are then dropped
+    // directly (if the closure never runs, dropping it drops them).
+    let Ok(nested) = DRAINING.try_with(|d| d.replace(true)) else {
+        return;
+    };
+    if nested {
+        PENDING.with(move |pending| pending.borrow_mut().extend(nodes));
         return;
     }
-    if DRAINING.with(|d| d.replace(true)) {
-        return;
-    }
+    drop(nodes);
     loop {
         let next = PENDING.with(|pending| pending.borrow_mut().pop());
         match next {

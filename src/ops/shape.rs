@@ -63,7 +63,7 @@ impl Tensor {
             return self.clone();
         }
         crate::dispatch!(self.dtype(), S => crate::dispatch!(dtype, D => {
-            map::<S, D>(self, |v| D::from_f64(v.to_f64()))
+            map::<S, D>(self, |v| v.convert::<D>())
         }))
     }
 

@@ -315,6 +315,16 @@ fn tensor_from_numpy(array: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
 /// `autodiff.tensor(data)`'s data: numbers, nested sequences, NumPy arrays and scalars, or a
 /// tensor (copied).
 pub(crate) fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<Tensor> {
+    // Numbers and lists first: asking "is this a NumPy array?" imports NumPy, which costs
+    // ~100 ms and starts its thread pool, for the common `tensor(3.0)`.
+    let is_number = data.is_instance_of::<PyFloat>() || data.is_instance_of::<PyInt>();
+    if is_number {
+        return Ok(tensor_from_scalars(&[], &[scalar_of(data)?], dtype));
+    }
+    if data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>() {
+        let (shape, scalars) = read_nested(data)?;
+        return Ok(tensor_from_scalars(&shape, &scalars, dtype));
+    }
     let t = if let Ok(t) = data.cast::<PyTensor>() {
         t.get().inner.contiguous_copy()
     } else if let Ok(array) = data.cast::<PyUntypedArray>() {

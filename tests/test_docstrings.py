@@ -1,0 +1,22 @@
+"""The `>>>` examples in the package's docstrings run and print what they show."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "autodiff",
+    "autodiff._size",
+    "autodiff._tensor_str",
+    "autodiff.autograd",
+    "autodiff.autograd.grad_mode",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
