@@ -71,47 +71,38 @@ fn filled(
     finish(py, Tensor::full(&shape, value, dtype), requires_grad)
 }
 
-/// Zeros of the given size.
-#[pyfunction]
-#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn zeros(
-    py: Python<'_>,
-    size: &Bound<'_, PyTuple>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyTensor>> {
-    let _ = device;
-    filled(py, size, 0.0, dtype, requires_grad)
+/// Defines a factory `name(*size, dtype=None, device=None, requires_grad=False)` that fills
+/// the new tensor with `value`.
+macro_rules! sized_factory {
+    ($(#[$doc:meta])* $name:ident, $value:expr) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+        fn $name(
+            py: Python<'_>,
+            size: &Bound<'_, PyTuple>,
+            dtype: Option<&Bound<'_, PyAny>>,
+            device: Option<&Bound<'_, PyAny>>,
+            requires_grad: bool,
+        ) -> PyResult<Py<PyTensor>> {
+            let _ = device; // always the CPU
+            filled(py, size, $value, dtype, requires_grad)
+        }
+    };
 }
 
-/// Ones of the given size.
-#[pyfunction]
-#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn ones(
-    py: Python<'_>,
-    size: &Bound<'_, PyTuple>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyTensor>> {
-    let _ = device;
-    filled(py, size, 1.0, dtype, requires_grad)
-}
-
-/// An uninitialised tensor; here zero-filled, which is one valid uninitialised content.
-#[pyfunction]
-#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
-fn empty(
-    py: Python<'_>,
-    size: &Bound<'_, PyTuple>,
-    dtype: Option<&Bound<'_, PyAny>>,
-    device: Option<&Bound<'_, PyAny>>,
-    requires_grad: bool,
-) -> PyResult<Py<PyTensor>> {
-    let _ = device;
-    filled(py, size, 0.0, dtype, requires_grad)
-}
+sized_factory!(
+    /// Zeros of the given size.
+    zeros, 0.0
+);
+sized_factory!(
+    /// Ones of the given size.
+    ones, 1.0
+);
+sized_factory!(
+    /// An uninitialised tensor; here zero-filled, which is one valid uninitialised content.
+    empty, 0.0
+);
 
 /// A tensor of `size` filled with `fill_value`; the dtype follows the value's kind.
 #[pyfunction]
@@ -209,7 +200,7 @@ fn pow(
         if base.is_wrapped_number() {
             e.rpow_wrapped(&base)
         } else {
-            super::tensor::power(&base, &e)
+            super::tensor_math::power(&base, &e)
         }
     })?;
     wrap(py, out)

@@ -6,6 +6,7 @@ mod error;
 mod functions;
 mod node;
 mod tensor;
+mod tensor_math;
 
 use pyo3::prelude::*;
 

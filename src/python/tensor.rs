@@ -4,13 +4,10 @@
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
-use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyTuple};
 
-use super::convert::{
-    dtype_object, extract_dtype, operand, parse_dims, to_list, to_numpy, PyDType,
-};
+use super::convert::{dtype_object, extract_dtype, to_list, to_numpy, PyDType};
 use super::error::guard;
 use super::node::PyNode;
 use crate::dtype::DType;
@@ -45,19 +42,6 @@ impl PyTensor {
 #[inline]
 pub(crate) fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyTensor>> {
     Py::new(py, PyTensor::new(t))
-}
-
-/// The result of a binary operator: a tensor, or `NotImplemented` for a foreign operand so
-/// Python can try the other side (and raise its own `TypeError`).
-fn binary_result(
-    py: Python<'_>,
-    other: &Bound<'_, PyAny>,
-    f: impl FnOnce(&Tensor) -> crate::Result<Tensor>,
-) -> PyResult<Py<PyAny>> {
-    match operand(other) {
-        Some(o) => Ok(wrap(py, guard(|| f(&o))?)?.into_any()),
-        None => Ok(py.NotImplemented()),
-    }
 }
 
 const NON_LEAF_GRAD_WARNING: &str = "The .grad attribute of a Tensor that is not a leaf Tensor is \
@@ -115,61 +99,6 @@ pub(crate) fn tensor_list(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec
     }
     Ok(Some(out))
 }
-
-macro_rules! unary_methods {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
-        #[pymethods]
-        impl PyTensor {
-            $(
-                $(#[$doc])*
-                fn $name(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-                    wrap(py, guard(|| self.inner.$name())?)
-                }
-            )*
-        }
-    };
-}
-
-unary_methods!(
-    /// Elementwise `e^x`.
-    exp,
-    /// Elementwise natural logarithm.
-    log,
-    /// Elementwise `ln(1 + x)`.
-    log1p,
-    /// Elementwise square root.
-    sqrt,
-    /// Elementwise `1 / sqrt(x)`.
-    rsqrt,
-    /// Elementwise sine.
-    sin,
-    /// Elementwise cosine.
-    cos,
-    /// Elementwise tangent.
-    tan,
-    /// Elementwise hyperbolic tangent.
-    tanh,
-    /// Elementwise logistic sigmoid.
-    sigmoid,
-    /// Elementwise `max(x, 0)`.
-    relu,
-    /// Elementwise `1 / x`.
-    reciprocal,
-    /// Elementwise `x * x` (recorded as `pow(x, 2)`).
-    square,
-    /// Elementwise sign: -1, 0 or 1.
-    sign,
-    /// Elementwise floor.
-    floor,
-    /// Elementwise ceiling.
-    ceil,
-    /// Elementwise rounding, half to even.
-    round,
-    /// Elementwise negation.
-    neg,
-    /// Elementwise absolute value.
-    abs,
-);
 
 #[pymethods]
 impl PyTensor {
@@ -504,195 +433,6 @@ impl PyTensor {
         self.inner.dtype().is_float()
     }
 
-    // ---- ops with arguments ----
-
-    /// `self ** exponent`.
-    fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let e = super::convert::operand_or_err(exponent, "pow", "exponent", 1)?;
-        Ok(wrap(py, guard(|| power(&self.inner, &e))?)?.into_any())
-    }
-
-    /// `self + other`.
-    fn add(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = super::convert::operand_or_err(other, "add", "other", 1)?;
-        wrap(py, guard(|| self.inner.add(&o))?)
-    }
-
-    /// `self - other`.
-    fn sub(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = super::convert::operand_or_err(other, "sub", "other", 1)?;
-        wrap(py, guard(|| self.inner.sub(&o))?)
-    }
-
-    /// `self * other`.
-    fn mul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = super::convert::operand_or_err(other, "mul", "other", 1)?;
-        wrap(py, guard(|| self.inner.mul(&o))?)
-    }
-
-    /// `self / other`.
-    fn div(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = super::convert::operand_or_err(other, "div", "other", 1)?;
-        wrap(py, guard(|| self.inner.div(&o))?)
-    }
-
-    /// Elementwise maximum with `other`.
-    fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = other.cast::<PyTensor>().map_err(|_| {
-            PyTypeError::new_err("maximum(): argument 'other' (position 1) must be Tensor")
-        })?;
-        wrap(py, guard(|| self.inner.maximum(&o.get().inner))?)
-    }
-
-    /// Elementwise minimum with `other`.
-    fn minimum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let o = other.cast::<PyTensor>().map_err(|_| {
-            PyTypeError::new_err("minimum(): argument 'other' (position 1) must be Tensor")
-        })?;
-        wrap(py, guard(|| self.inner.minimum(&o.get().inner))?)
-    }
-
-    /// Limits values to `[min, max]`; bounds are numbers or tensors.
-    #[pyo3(signature = (min=None, max=None))]
-    fn clamp(
-        &self,
-        py: Python<'_>,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        wrap(py, clamp_any(&self.inner, min, max)?)
-    }
-
-    /// Alias of `clamp`.
-    #[pyo3(signature = (min=None, max=None))]
-    fn clip(
-        &self,
-        py: Python<'_>,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        wrap(py, clamp_any(&self.inner, min, max)?)
-    }
-
-    /// Sum of all elements, or over `dim`.
-    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
-    fn sum(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-        dtype: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        let dims = parse_dims(dim)?;
-        let dtype = dtype
-            .filter(|d| !d.is_none())
-            .map(extract_dtype)
-            .transpose()?;
-        let out = guard(|| {
-            let x = match dtype {
-                Some(d) => self.inner.to_dtype(d)?,
-                None => self.inner.clone(),
-            };
-            x.sum(dims.as_deref(), keepdim)
-        })?;
-        wrap(py, out)
-    }
-
-    /// Mean of all elements, or over `dim`.
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn mean(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-    ) -> PyResult<Py<PyTensor>> {
-        let dims = parse_dims(dim)?;
-        wrap(py, guard(|| self.inner.mean(dims.as_deref(), keepdim))?)
-    }
-
-    // ---- operators ----
-
-    fn __add__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.add(o))
-    }
-
-    fn __radd__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.add(o))
-    }
-
-    fn __sub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.sub(o))
-    }
-
-    fn __rsub__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.rsub_wrapped(o))
-    }
-
-    fn __mul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.mul(o))
-    }
-
-    fn __rmul__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.mul(o))
-    }
-
-    fn __truediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| self.inner.div(o))
-    }
-
-    fn __rtruediv__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        // PyTorch computes `n / x` as `reciprocal(x) * n` (grad_fn MulBackward0).
-        binary_result(py, other, |o| self.inner.reciprocal()?.mul(o))
-    }
-
-    fn __pow__(
-        &self,
-        py: Python<'_>,
-        other: &Bound<'_, PyAny>,
-        modulo: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
-        binary_result(py, other, |o| power(&self.inner, o))
-    }
-
-    fn __rpow__(
-        &self,
-        py: Python<'_>,
-        other: &Bound<'_, PyAny>,
-        modulo: &Bound<'_, PyAny>,
-    ) -> PyResult<Py<PyAny>> {
-        let _ = modulo;
-        binary_result(py, other, |o| self.inner.rpow_wrapped(o))
-    }
-
-    fn __neg__(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        wrap(py, guard(|| self.inner.neg())?)
-    }
-
-    fn __pos__(slf: &Bound<'_, Self>) -> Py<PyTensor> {
-        slf.clone().unbind()
-    }
-
-    fn __abs__(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        wrap(py, guard(|| self.inner.abs())?)
-    }
-
-    fn __richcmp__(
-        &self,
-        py: Python<'_>,
-        other: &Bound<'_, PyAny>,
-        op: CompareOp,
-    ) -> PyResult<Py<PyAny>> {
-        binary_result(py, other, |o| match op {
-            CompareOp::Eq => self.inner.eq(o),
-            CompareOp::Ne => self.inner.ne(o),
-            CompareOp::Lt => self.inner.lt(o),
-            CompareOp::Le => self.inner.le(o),
-            CompareOp::Gt => self.inner.gt(o),
-            CompareOp::Ge => self.inner.ge(o),
-        })
-    }
-
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
     }
@@ -777,41 +517,4 @@ fn convert_to(slf: &Bound<'_, PyTensor>, dtype: DType) -> PyResult<Py<PyTensor>>
         return Ok(slf.clone().unbind());
     }
     wrap(slf.py(), guard(|| slf.get().inner.to_dtype(dtype))?)
-}
-
-/// `x ** e`: a Python-number exponent is `PowBackward0`, a tensor one `PowBackward1`.
-pub(crate) fn power(x: &Tensor, e: &Tensor) -> crate::Result<Tensor> {
-    if e.is_wrapped_number() {
-        x.pow_wrapped(e)
-    } else {
-        x.pow(e)
-    }
-}
-
-/// `clamp` with number or tensor bounds.
-pub(crate) fn clamp_any(
-    x: &Tensor,
-    min: Option<&Bound<'_, PyAny>>,
-    max: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Tensor> {
-    let min = min.filter(|m| !m.is_none());
-    let max = max.filter(|m| !m.is_none());
-    let is_tensor =
-        |b: Option<&Bound<'_, PyAny>>| b.is_some_and(|b| b.is_instance_of::<PyTensor>());
-    if is_tensor(min) || is_tensor(max) {
-        // Tensor bounds: pick by masks so the gradient goes to whichever value is selected.
-        let pick = |x: Tensor, bound: Option<&Bound<'_, PyAny>>, below: bool| -> PyResult<Tensor> {
-            let Some(b) = bound else { return Ok(x) };
-            let b =
-                super::convert::operand_or_err(b, "clamp", if below { "min" } else { "max" }, 2)?;
-            guard(|| {
-                let outside = if below { x.lt(&b)? } else { x.gt(&b)? };
-                Tensor::where_(&outside, &b, &x)
-            })
-        };
-        return pick(pick(x.clone(), min, true)?, max, false);
-    }
-    let number = |b: Option<&Bound<'_, PyAny>>| b.map(|b| b.extract::<f64>()).transpose();
-    let (lo, hi) = (number(min)?, number(max)?);
-    guard(|| x.clamp(lo, hi))
 }
