@@ -317,7 +317,8 @@ def main():
     )
     print(
         f"threads: {f'torch {threads} (its default; the 1e6 add also runs with 1); ' * bool(torch)}"
-        f"autodiff and numpy use 1;\n{'/'.join(THREAD_VARS)}={threads} in the subprocesses"
+        "autodiff splits elementwise kernels of >= 65,536 elements over all cores (rayon);\n"
+        f"numpy uses 1; {'/'.join(THREAD_VARS)}={threads} in the subprocesses"
     )
     print(f"median of {reps} samples of >= {sample_s * 1e3:g} ms each, after warm-up, gc on")
 

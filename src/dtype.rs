@@ -113,6 +113,8 @@ pub fn result_type(a: (DType, Priority), b: (DType, Priority), default_float: DT
     for p in [Priority::ZeroDim, Priority::WrappedNumber] {
         if let Some(d) = tier(p) {
             result = Some(match result {
+                // Only Python numbers: floats take the default dtype (`where(c, 1., 0.)`).
+                None if p == Priority::WrappedNumber && d.is_float() => default_float,
                 None => d,
                 Some(r) if d.category() > r.category() => {
                     if p == Priority::WrappedNumber {

@@ -146,7 +146,32 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
             )));
         };
     }
+    checked_numel(&out, 8)?;
     Ok(out)
+}
+
+/// The element count of `shape`, or PyTorch's error when it, or its size in bytes at
+/// `itemsize` bytes per element, does not fit in memory addresses.
+pub fn checked_numel(shape: &[usize], itemsize: usize) -> Result<usize> {
+    let overflow = || {
+        Error::Runtime(format!(
+            "Storage size calculation overflowed with sizes={shape:?}"
+        ))
+    };
+    let numel = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(overflow)?;
+    // Strides multiply the non-zero sizes, so they must fit as well.
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+        .filter(|&n| {
+            n.checked_mul(itemsize)
+                .is_some_and(|b| b <= isize::MAX as usize)
+        })
+        .ok_or_else(overflow)?;
+    Ok(numel)
 }
 
 /// Iterates storage offsets of a strided layout with an odometer, no recursion.

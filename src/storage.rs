@@ -85,6 +85,33 @@ impl Storage {
     }
 }
 
+/// The panic payload of a failed allocation; the Python bindings report it as PyTorch's
+/// out-of-memory `RuntimeError` rather than aborting the process.
+#[derive(Debug, Clone, Copy)]
+pub struct AllocError {
+    pub bytes: usize,
+}
+
+/// An empty vector with room for `n` elements. Failing to get the memory unwinds with
+/// [`AllocError`] instead of aborting, as the standard allocation would.
+pub fn vec_with_capacity<T>(n: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        std::panic::panic_any(AllocError {
+            bytes: n.saturating_mul(std::mem::size_of::<T>()),
+        });
+    }
+    v
+}
+
+/// Collects an iterator of known length with [`vec_with_capacity`], so a tensor too large
+/// for memory fails with [`AllocError`] instead of aborting.
+pub fn collect_exact<T>(items: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+    let mut v = vec_with_capacity(items.len());
+    v.extend(items);
+    v
+}
+
 /// A Rust type that can be a tensor element.
 pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
     const DTYPE: DType;

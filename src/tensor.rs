@@ -141,12 +141,17 @@ impl Tensor {
 
     /// A tensor filled with `value` (converted to `dtype`).
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        fn filled<T: Element>(n: usize, value: T) -> Vec<T> {
+            let mut v = crate::storage::vec_with_capacity(n);
+            v.resize(n, value);
+            v
+        }
         let n: usize = shape.iter().product();
         let buffer = match dtype {
-            DType::F32 => Buffer::F32(vec![value as f32; n]),
-            DType::F64 => Buffer::F64(vec![value; n]),
-            DType::I64 => Buffer::I64(vec![value as i64; n]),
-            DType::Bool => Buffer::Bool(vec![value != 0.0; n]),
+            DType::F32 => Buffer::F32(filled(n, value as f32)),
+            DType::F64 => Buffer::F64(filled(n, value)),
+            DType::I64 => Buffer::I64(filled(n, value as i64)),
+            DType::Bool => Buffer::Bool(filled(n, value != 0.0)),
         };
         Self::from_buffer(buffer, shape)
     }
@@ -214,7 +219,7 @@ impl Tensor {
         if layout.is_contiguous() {
             f(&data[layout.offset()..layout.offset() + layout.numel()])
         } else {
-            let gathered: Vec<T> = layout.offsets().map(|i| data[i]).collect();
+            let gathered = crate::storage::collect_exact(layout.offsets().map(|i| data[i]));
             f(&gathered)
         }
     }
@@ -222,7 +227,7 @@ impl Tensor {
     /// The elements in row-major order, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
         crate::dispatch!(self.dtype(), S => self.with_values::<S, _>(|v| {
-            v.iter().map(|&x| x.convert::<T>()).collect()
+            crate::storage::collect_exact(v.iter().map(|&x| x.convert::<T>()))
         }))
     }
 
@@ -261,7 +266,15 @@ impl Tensor {
 
     /// The node that produced this tensor, if any.
     pub fn grad_fn(&self) -> Option<NodeRef> {
-        self.meta().grad_fn.clone()
+        // Tape lock first, then meta (the order of `autograd/tape.rs`): cloning a NodeRef
+        // under the meta lock alone would take the tape lock in the wrong order.
+        crate::autograd::tape::with_tape(|tape| {
+            let meta = self.meta();
+            meta.grad_fn.as_ref().map(|node| {
+                tape.retain(node.id());
+                NodeRef::from_retained(node.id())
+            })
+        })
     }
 
     /// Which output of its `grad_fn` this tensor is.

@@ -141,8 +141,21 @@ fn run(
     }
     let seeds = seed_gradients(roots, grads)?;
     let (targets, accumulate) = match mode {
-        Mode::Accumulate { inputs } => (inputs.unwrap_or(&[]), true),
+        Mode::Accumulate { inputs } => {
+            let inputs = inputs.unwrap_or(&[]);
+            if inputs.iter().any(|t| !t.requires_grad()) {
+                return Err(runtime_err!(
+                    "One of the differentiated Tensors does not require grad"
+                ));
+            }
+            (inputs, true)
+        }
         Mode::Capture { inputs } => {
+            if inputs.is_empty() {
+                return Err(runtime_err!(
+                    "`inputs` argument to `grad()` cannot be empty."
+                ));
+            }
             if inputs.iter().any(|t| !t.requires_grad()) {
                 return Err(runtime_err!(
                     "One of the differentiated Tensors does not require grad"
@@ -183,7 +196,6 @@ fn run(
     let outcome = (|| -> Result<()> {
         while let Some((_, i)) = ready.pop() {
             let inputs = std::mem::take(&mut steps[i].buffer);
-            steps[i].executed = true;
             let step = &steps[i];
             for (output_nr, weak) in &step.retained {
                 if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize))
@@ -198,7 +210,11 @@ fn run(
             }
             let outputs = match &step.work {
                 Work::Accumulate(leaf) => {
-                    if let (true, Some(Some(g))) = (accumulate, inputs.first()) {
+                    // A leaf that stopped requiring grad after the graph was built gets
+                    // nothing, as PyTorch's AccumulateGrad does.
+                    if let (true, true, Some(Some(g))) =
+                        (accumulate, leaf.requires_grad(), inputs.first())
+                    {
                         accumulate_grad(leaf, g, create_graph)?;
                     }
                     continue;
@@ -221,7 +237,10 @@ fn run(
                             needs_input_grad: &needs,
                             create_graph,
                         };
-                        f.backward(&ctx)?
+                        let grads = f.backward(&ctx)?;
+                        // Only nodes whose rule ran give up their saved tensors afterwards.
+                        steps[i].executed = true;
+                        grads
                     }
                 }
             };

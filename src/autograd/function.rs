@@ -119,7 +119,7 @@ you need to backward through the graph a second time or if you need to access sa
 calling backward.";
 
 impl BackwardCtx<'_> {
-    /// The gradient of output `i`, zeros when none flowed to it.
+    /// The gradient of output `i`; `None` when no gradient flowed to it.
     pub fn grad_output(&self, i: usize) -> Option<&Tensor> {
         self.grads.get(i).and_then(Option::as_ref)
     }

@@ -165,7 +165,10 @@ impl Tape {
     /// Adds a strong reference to a live node.
     pub(crate) fn retain(&mut self, id: NodeId) {
         let slot = &mut self.slots[id.idx as usize];
-        debug_assert!(slot.gen == id.gen && slot.node.is_some());
+        assert!(
+            slot.gen == id.gen && slot.node.is_some(),
+            "retaining a freed graph node"
+        );
         slot.strong += 1;
     }
 

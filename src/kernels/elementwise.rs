@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Layout};
-use crate::storage::Element;
+use crate::storage::{collect_exact, Element};
 use crate::tensor::Tensor;
 
 /// Below this many elements a kernel runs on the calling thread: splitting costs more than
@@ -18,7 +18,7 @@ const CHUNK: usize = 1 << 14;
 /// Fills a new vector of `n` elements chunk by chunk, on several threads when `n` is large.
 /// `fill(start, out)` writes `out.len()` elements starting at element `start`.
 fn build<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync) -> Vec<U> {
-    let mut out: Vec<U> = Vec::with_capacity(n);
+    let mut out: Vec<U> = crate::storage::vec_with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if n < PARALLEL_MIN {
         fill(0, spare);
@@ -81,10 +81,7 @@ pub fn zip<T: Element, U: Element>(
         map_slice(&db[lb.offset()..lb.offset() + n], |y| f(x, y))
     } else {
         let (ba, bb) = (la.broadcast_to(&shape), lb.broadcast_to(&shape));
-        ba.offsets()
-            .zip(bb.offsets())
-            .map(|(i, j)| f(da[i], db[j]))
-            .collect()
+        collect_exact(ba.offsets().zip(bb.offsets()).map(|(i, j)| f(da[i], db[j])))
     };
     Ok(Tensor::from_buffer(U::into_buffer(out), &shape))
 }
@@ -102,12 +99,12 @@ pub fn zip3<C: Element, T: Element>(
     let lc = c.layout().broadcast_to(&shape);
     let la = a.layout().broadcast_to(&shape);
     let lb = b.layout().broadcast_to(&shape);
-    let out: Vec<T> = lc
-        .offsets()
-        .zip(la.offsets())
-        .zip(lb.offsets())
-        .map(|((i, j), k)| f(dc[i], da[j], db[k]))
-        .collect();
+    let out = collect_exact(
+        lc.offsets()
+            .zip(la.offsets())
+            .zip(lb.offsets())
+            .map(|((i, j), k)| f(dc[i], da[j], db[k])),
+    );
     Ok(Tensor::from_buffer(T::into_buffer(out), &shape))
 }
 
@@ -130,7 +127,7 @@ pub fn update_in_place<T: Element>(
         let layout = src.layout().broadcast_to(&shape);
         let buffer = src.storage().read();
         let data = T::slice(&buffer);
-        layout.offsets().map(|i| data[i]).collect()
+        collect_exact(layout.offsets().map(|i| data[i]))
     };
     let mut buffer = dst.storage().write();
     let data = T::slice_mut(&mut buffer);
@@ -147,6 +144,6 @@ pub fn gather<T: Element>(data: &[T], layout: &Layout) -> Vec<T> {
     if layout.is_contiguous() {
         data[layout.offset()..layout.offset() + layout.numel()].to_vec()
     } else {
-        layout.offsets().map(|i| data[i]).collect()
+        collect_exact(layout.offsets().map(|i| data[i]))
     }
 }

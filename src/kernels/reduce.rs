@@ -8,14 +8,17 @@ use crate::tensor::Tensor;
 /// Sums a contiguous slice in f64 with four independent lanes (they vectorise).
 fn sum_f64<T: Element>(values: &[T]) -> f64 {
     let mut lanes = [0.0f64; 4];
+    let tail_sum: f64 = values
+        .chunks_exact(4)
+        .remainder()
+        .iter()
+        .fold(0.0, |a, x| a + x.to_f64());
     let chunks = values.chunks_exact(4);
-    let tail = chunks.remainder();
     for chunk in chunks {
         for (lane, &x) in lanes.iter_mut().zip(chunk) {
             *lane += x.to_f64();
         }
     }
-    let tail_sum: f64 = tail.iter().map(|x| x.to_f64()).sum();
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail_sum
 }
 
@@ -32,9 +35,10 @@ pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
     let exact_int = !T::DTYPE.is_float();
     let reduce = |offsets: &mut dyn Iterator<Item = usize>| -> U {
         if exact_int {
-            U::from_f64(offsets.map(|i| data[i].to_f64() as i64).sum::<i64>() as f64)
+            U::from_i64(offsets.fold(0i64, |acc, i| acc.wrapping_add(data[i].to_i64())))
         } else {
-            U::from_f64(offsets.map(|i| data[i].to_f64()).sum())
+            // Fold from +0.0: `Sum` for floats starts at -0.0, so an empty sum would print -0.
+            U::from_f64(offsets.fold(0.0, |acc, i| acc + data[i].to_f64()))
         }
     };
     if dims.len() == layout.ndim() {
@@ -60,12 +64,9 @@ pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
         }
     }
     let outer = Layout::new(kept_shape, kept_strides, layout.offset());
-    let out: Vec<U> = outer
-        .offsets()
-        .map(|base| {
-            let inner = Layout::new(red_shape.clone(), red_strides.clone(), base);
-            reduce(&mut inner.offsets())
-        })
-        .collect();
+    let out = crate::storage::collect_exact(outer.offsets().map(|base| {
+        let inner = Layout::new(red_shape.clone(), red_strides.clone(), base);
+        reduce(&mut inner.offsets())
+    }));
     Tensor::from_buffer(U::into_buffer(out), &out_shape)
 }

@@ -50,6 +50,10 @@ trait BinaryOp: Send + Sync + 'static {
     const FLOAT_ONLY: bool = false;
     fn forward<T: Float>(a: T, b: T) -> T;
     fn forward_int(a: i64, b: i64) -> i64;
+    /// Rejects operands the op is not defined for, before any work.
+    fn validate(_a: &Tensor, _b: &Tensor) -> Result<()> {
+        Ok(())
+    }
     /// Gradients of (a, b) in the output's shape; the engine-side helper reduces them.
     fn backward(g: &Tensor, x: &Operands, needs: [bool; 2]) -> Result<[Option<Tensor>; 2]>;
 }
@@ -112,6 +116,7 @@ fn compute<O: BinaryOp>(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> 
 }
 
 fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    O::validate(a, b)?;
     let mut dtype = promote(a, b);
     if O::FLOAT_ONLY && !dtype.is_float() {
         dtype = default_float_dtype();
@@ -150,7 +155,7 @@ macro_rules! binary_op {
     ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal,
      saves: |$ra:ident, $rb:ident| $saves:expr,
      float_only: $float_only:literal, |$a:ident, $b:ident| $fwd:expr, int: |$ai:ident, $bi:ident| $int:expr,
-     |$g:ident, $x:ident, $needs:ident| $bwd:expr) => {
+     |$g:ident, $x:ident, $needs:ident| $bwd:expr $(, validate: $validate:path)?) => {
         struct $op;
         impl BinaryOp for $op {
             const GRAD_FN: &'static str = $grad_fn;
@@ -165,6 +170,9 @@ macro_rules! binary_op {
             fn forward_int($ai: i64, $bi: i64) -> i64 {
                 $int
             }
+            $(fn validate(a: &Tensor, b: &Tensor) -> Result<()> {
+                $validate(a, b)
+            })?
             #[allow(unused_variables)]
             fn backward($g: &Tensor, $x: &Operands, $needs: [bool; 2]) -> Result<[Option<Tensor>; 2]> {
                 $bwd
@@ -244,7 +252,8 @@ binary_op!(
                 g.mul(&Tensor::where_(&cond, &zero, &out.mul(&a.log()?)?)?)
             })?,
         ])
-    }
+    },
+    validate: check_int_pow
 );
 binary_op!(
     /// Elementwise maximum; ties split the gradient evenly, as in PyTorch.
@@ -261,17 +270,31 @@ binary_op!(
     |g, x, needs| tie_split(g, saved(&x.a), saved(&x.b), needs, false)
 );
 
-fn int_pow(base: i64, exp: i64) -> i64 {
-    if exp < 0 {
-        // PyTorch raises for negative integer powers of integers other than +-1.
-        return match base {
-            1 => 1,
-            -1 if exp % 2 == 0 => 1,
-            -1 => -1,
-            _ => 0,
-        };
+/// `base ** exp` for integers by squaring, wrapping on overflow like PyTorch's int64.
+/// Negative exponents are rejected before any kernel runs (see `check_int_pow`).
+fn int_pow(mut base: i64, mut exp: i64) -> i64 {
+    let mut acc: i64 = 1;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        exp >>= 1;
     }
-    base.wrapping_pow(exp.min(u32::MAX as i64) as u32)
+    acc
+}
+
+/// PyTorch's error for integer tensors raised to negative integer powers.
+fn check_int_pow(base: &Tensor, exponent: &Tensor) -> Result<()> {
+    if base.dtype().is_float() || exponent.dtype() != DType::I64 {
+        return Ok(());
+    }
+    if exponent.to_vec::<i64>().iter().any(|&e| e < 0) {
+        return Err(runtime_err!(
+            "Integers to negative integer powers are not allowed."
+        ));
+    }
+    Ok(())
 }
 
 /// Gradient weights of maximum/minimum: 1 for the winner, 1/2 each on a tie, 0 otherwise.
@@ -335,9 +358,13 @@ impl BackwardFn for RpowScalarBackward {
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let out = ctx.saved(0)?;
-        // d/dx b^x = b^x ln b
-        let grad = ctx.grad().mul(&out.mul_scalar(self.base.ln())?)?;
-        Ok(smallvec![Some(grad)])
+        // d/dx b^x = b^x ln b; for b = 0 PyTorch defines it as 0 (no -inf or NaN).
+        let local = if self.base == 0.0 {
+            out.zeros_like()
+        } else {
+            out.mul_scalar(self.base.ln())?
+        };
+        Ok(smallvec![Some(ctx.grad().mul(&local)?)])
     }
 }
 
@@ -431,6 +458,7 @@ impl Tensor {
 
     /// `self ** exponent` for a wrapped Python number of any kind.
     pub fn pow_wrapped(&self, exponent: &Tensor) -> Result<Tensor> {
+        check_int_pow(self, exponent)?;
         let value = exponent.item()?;
         let out = compute::<Pow>(self, exponent, promote(self, exponent))?;
         record_unary(
@@ -444,6 +472,7 @@ impl Tensor {
 
     /// `base ** self` for a Python-number base (`PowBackward2`).
     pub fn rpow_wrapped(&self, base: &Tensor) -> Result<Tensor> {
+        check_int_pow(base, self)?;
         let out = compute::<Pow>(base, self, promote(self, base))?;
         let base = base.item()?;
         record_unary(
@@ -473,14 +502,20 @@ impl Tensor {
             let hi = max.map(<T as crate::storage::Element>::from_f64);
             map::<T, T>(&x, |v| {
                 use std::cmp::Ordering::{Greater, Less};
-                let v = match lo {
-                    Some(lo) if v.partial_cmp(&lo) == Some(Less) => lo,
-                    _ => v,
-                };
-                match hi {
-                    Some(hi) if v.partial_cmp(&hi) == Some(Greater) => hi,
-                    _ => v,
+                // min(max(v, lo), hi); a NaN bound (unordered even with itself) gives NaN.
+                let is_nan = |b: T| b.partial_cmp(&b).is_none();
+                let mut r = v;
+                if let Some(lo) = lo {
+                    if is_nan(lo) || r.partial_cmp(&lo) == Some(Less) {
+                        r = lo;
+                    }
                 }
+                if let Some(hi) = hi {
+                    if is_nan(hi) || r.partial_cmp(&hi) == Some(Greater) {
+                        r = hi;
+                    }
+                }
+                r
             })
         });
         record_unary(

@@ -14,7 +14,8 @@ use crate::tensor::Tensor;
 
 /// Reduced dimensions, sorted and checked; `None` means all of them.
 fn reduced_dims(t: &Tensor, dims: Option<&[i64]>) -> Result<Vec<usize>> {
-    let Some(dims) = dims else {
+    // An empty list reduces everything too, as in PyTorch (`x.sum(dim=())`).
+    let Some(dims) = dims.filter(|d| !d.is_empty()) else {
         return Ok((0..t.ndim()).collect());
     };
     let mut out = Vec::with_capacity(dims.len());

@@ -207,7 +207,8 @@ unary_op!(
 impl Tensor {
     /// `x * x`, recorded as PyTorch records it: `pow(x, 2)` (`PowBackward0`).
     pub fn square(&self) -> Result<Tensor> {
-        self.pow_scalar(2.0)
+        // An int exponent keeps integer tensors integer, as `torch.square` does.
+        self.pow_wrapped(&Tensor::wrapped_int(2))
     }
 
     /// `g` where `out > 0`, else 0 (the backward of relu), differentiable in `g`.

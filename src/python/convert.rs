@@ -99,6 +99,10 @@ pub(crate) fn operand(obj: &Bound<'_, PyAny>) -> Option<Tensor> {
             Err(_) => Tensor::wrapped_scalar(obj.extract::<f64>().ok()?),
         });
     }
+    // NumPy arrays and scalars (np.float32(2) is no Python float) take part as tensors.
+    if obj.hasattr("__array_interface__").unwrap_or(false) {
+        return tensor_from_data(obj, None).ok();
+    }
     None
 }
 
@@ -138,7 +142,9 @@ pub(crate) fn parse_size(args: &Bound<'_, PyTuple>) -> PyResult<Vec<usize>> {
             "Trying to create tensor with negative dimension {neg}: {dims:?}"
         )));
     }
-    Ok(dims.into_iter().map(|d| d as usize).collect())
+    let shape: Vec<usize> = dims.into_iter().map(|d| d as usize).collect();
+    crate::layout::checked_numel(&shape, 8)?;
+    Ok(shape)
 }
 
 /// A `dim` argument: `None`, an int, or a sequence of ints.
@@ -392,6 +398,12 @@ pub(crate) fn to_list<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, P
 
 /// The values as a new NumPy array.
 pub(crate) fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if t.ndim() > 32 {
+        return Err(PyRuntimeError::new_err(format!(
+            "a tensor with {} dimensions cannot be converted to NumPy, which allows at most 32",
+            t.ndim()
+        )));
+    }
     let shape = IxDyn(t.shape());
     fn build<'py, T: numpy::Element + crate::storage::Element>(
         py: Python<'py>,

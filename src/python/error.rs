@@ -26,6 +26,12 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, PyErr>
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(PyErr::from),
         Err(payload) => {
+            if let Some(e) = payload.downcast_ref::<crate::storage::AllocError>() {
+                return Err(PyRuntimeError::new_err(format!(
+                    "DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.",
+                    e.bytes
+                )));
+            }
             let detail = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())

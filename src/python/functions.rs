@@ -68,7 +68,11 @@ fn filled(
 ) -> PyResult<Py<PyTensor>> {
     let shape = parse_size(size)?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
-    finish(py, Tensor::full(&shape, value, dtype), requires_grad)
+    finish(
+        py,
+        guard(|| Ok(Tensor::full(&shape, value, dtype)))?,
+        requires_grad,
+    )
 }
 
 /// Defines a factory `name(*size, dtype=None, device=None, requires_grad=False)` that fills
@@ -139,7 +143,11 @@ fn like(
 ) -> PyResult<Py<PyTensor>> {
     let t = &input.get().inner;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
-    finish(py, Tensor::full(t.shape(), value, dtype), requires_grad)
+    finish(
+        py,
+        guard(|| Ok(Tensor::full(t.shape(), value, dtype)))?,
+        requires_grad,
+    )
 }
 
 /// Zeros with the shape (and by default the dtype) of `input`.

@@ -12,10 +12,12 @@ use pyo3::prelude::*;
 
 use crate::dtype::DType;
 
-#[pymodule]
+// `gil_used = true` until the bindings are audited for free-threaded Python.
+#[pymodule(gil_used = true)]
 #[pyo3(name = "_C")]
 fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    quiet_allocation_failures();
     m.add_class::<tensor::PyTensor>()?;
     plain_type_name::<tensor::PyTensor>(py, c"Tensor");
     m.add_class::<node::PyNode>()?;
@@ -37,4 +39,20 @@ fn plain_type_name<T: pyo3::PyTypeInfo>(py: Python<'_>, name: &'static std::ffi:
     unsafe {
         (*type_object.as_type_ptr()).tp_name = name.as_ptr();
     }
+}
+
+/// A failed allocation unwinds to the binding layer, which raises PyTorch's out-of-memory
+/// `RuntimeError`; the default panic hook would also print a backtrace for it. Other panics
+/// (engine bugs) are still printed.
+fn quiet_allocation_failures() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info
+            .payload()
+            .downcast_ref::<crate::storage::AllocError>()
+            .is_none()
+        {
+            default(info);
+        }
+    }));
 }

@@ -387,6 +387,12 @@ impl PyTensor {
         to_numpy(py, &self.inner)
     }
 
+    /// NumPy defers to `Tensor`'s operators (`np.float64(2) * t` stays a tensor).
+    #[classattr]
+    fn __array_priority__() -> f64 {
+        1000.0
+    }
+
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
         &self,
@@ -395,7 +401,7 @@ impl PyTensor {
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let _ = copy;
-        let array = to_numpy(py, &self.inner)?;
+        let array = self.numpy(py)?;
         match dtype.filter(|d| !d.is_none()) {
             Some(d) => array.call_method1("astype", (d,)),
             None => Ok(array),

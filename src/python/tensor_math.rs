@@ -303,5 +303,13 @@ pub(crate) fn clamp_any(
     }
     let number = |b: Option<&Bound<'_, PyAny>>| b.map(|b| b.extract::<f64>()).transpose();
     let (lo, hi) = (number(min)?, number(max)?);
+    // A float bound makes an integer tensor's result float (PyTorch's type promotion).
+    let float_bound = [min, max]
+        .iter()
+        .flatten()
+        .any(|b| b.is_instance_of::<pyo3::types::PyFloat>());
+    if float_bound && !x.dtype().is_float() {
+        return guard(|| x.cast(crate::default_float_dtype()).clamp(lo, hi));
+    }
     guard(|| x.clamp(lo, hi))
 }
