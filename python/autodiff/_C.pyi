@@ -8,7 +8,7 @@ tower).
 
 import builtins
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, final, overload
+from typing import Any, ClassVar, Final, final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -201,6 +201,8 @@ class Tensor:
         """The values as nested Python lists (a Python number for a 0-d tensor)."""
     def numpy(self) -> npt.NDArray[Any]:
         """The values as a new NumPy array (a copy, unlike PyTorch's shared-memory view)."""
+    __array_priority__: ClassVar[float]
+    """Makes NumPy defer to ``Tensor``'s operators (``np.float64(2) * t`` is a tensor)."""
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: _bool | None = None
     ) -> np.ndarray[Any, Any]:
