@@ -1,7 +1,7 @@
 //! The tensor: a [`Layout`] over a shared [`Storage`], plus the autograd metadata PyTorch
 //! keeps on a tensor (`requires_grad`, `grad`, `grad_fn`, retained gradients).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -33,6 +33,10 @@ pub struct TensorImpl {
     dtype: DType,
     /// A Python number turned into a 0-d tensor: it yields to tensors in type promotion.
     wrapped_number: bool,
+    /// A version counter of its own, for `Tensor.data` and its views: in-place changes through
+    /// `.data` must not trip the checks on the original's saved tensors, as in PyTorch. `None`
+    /// (nearly always) means the storage's counter.
+    version: Option<Arc<AtomicU64>>,
     /// Mirrors `meta.grad_fn.is_some() || leaf flag`, readable without the lock on every op.
     requires_grad: AtomicBool,
     meta: Mutex<AutogradMeta>,
@@ -73,6 +77,7 @@ impl Tensor {
             layout,
             dtype,
             wrapped_number: false,
+            version: None,
             requires_grad: AtomicBool::new(false),
             meta: Mutex::new(AutogradMeta::default()),
         }))
@@ -207,7 +212,32 @@ impl Tensor {
 
     /// The storage's version counter (PyTorch's `_version`).
     pub fn version(&self) -> u64 {
-        self.0.storage.version()
+        match &self.0.version {
+            Some(own) => own.load(Ordering::Relaxed),
+            None => self.0.storage.version(),
+        }
+    }
+
+    /// Records one in-place modification of this tensor's data.
+    pub(crate) fn bump_version(&self) {
+        match &self.0.version {
+            Some(own) => {
+                own.fetch_add(1, Ordering::Relaxed);
+            }
+            None => self.0.storage.bump_version(),
+        }
+    }
+
+    /// The same data outside autograd with a fresh version counter (`Tensor.data`).
+    pub fn data(&self) -> Tensor {
+        self.sharing_data(self.0.layout.clone(), Some(Arc::new(AtomicU64::new(0))))
+    }
+
+    /// A tensor over the same storage and `layout`, with `version` as its counter.
+    fn sharing_data(&self, layout: Layout, version: Option<Arc<AtomicU64>>) -> Tensor {
+        let mut t = Self::from_parts_typed(self.0.storage.clone(), layout, self.0.dtype);
+        Arc::get_mut(&mut t.0).expect("a fresh tensor is unshared").version = version;
+        t
     }
 
     /// Runs `f` on the elements in row-major order: a borrowed slice when the layout is
@@ -361,7 +391,7 @@ impl Tensor {
 
     /// A new leaf sharing this tensor's storage (and version counter), outside the graph.
     pub fn detach(&self) -> Tensor {
-        Self::from_parts_typed(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype)
+        self.sharing_data(self.0.layout.clone(), self.0.version.clone())
     }
 
     /// Detaches this tensor from the graph in place, making it a leaf.
@@ -388,7 +418,7 @@ impl Tensor {
 
     /// A tensor sharing this one's data, viewed through `layout`.
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
-        Self::from_parts_typed(self.0.storage.clone(), layout, self.0.dtype)
+        self.sharing_data(layout, self.0.version.clone())
     }
 
     /// A shape as `SmallVec`, for building layouts.

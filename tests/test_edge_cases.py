@@ -142,3 +142,23 @@ def test_version_message_for_a_saved_leaf_has_no_producer_clause():
     )
     with pytest.raises(RuntimeError, match=re.escape(msg)):
         z.backward()
+
+
+def test_data_has_its_own_version_counter():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    d = x.data
+    assert d._version == 0
+    d.fill_(3.0)
+    # `.data` bypasses the saved-tensor check, as in PyTorch: the saved x now reads 3, so
+    # d/dx sum(x * x) = 2x computes as [6, 6] (PyTorch's documented pitfall of `.data`).
+    assert x._version == 0 and d._version == 1
+    y.sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+    # `detach()` shares the counter instead, so the same change is caught.
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    z = (w * w).sum()
+    w.detach().fill_(3.0)
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()

@@ -168,7 +168,8 @@ class Tensor:
         """The storage's in-place modification counter."""
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this one's data, outside autograd; unlike PyTorch's, not settable."""
+        """A tensor sharing this one's data, outside autograd, with its own version counter;
+        unlike PyTorch's, not settable."""
 
     # ---- autograd ----
 

@@ -135,7 +135,7 @@ pub fn update_in_place<T: Element>(
         data[i] = f(data[i], y);
     }
     drop(buffer);
-    dst.storage().bump_version();
+    dst.bump_version();
     Ok(())
 }
 

@@ -271,10 +271,10 @@ impl PyTensor {
         self.inner.version()
     }
 
-    /// A tensor sharing this one's data, outside autograd.
+    /// A tensor sharing this one's data, outside autograd, with its own version counter.
     #[getter]
     fn data(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        wrap(py, self.inner.detach())
+        wrap(py, self.inner.data())
     }
 
     // ---- autograd ----
