@@ -236,7 +236,9 @@ impl Tensor {
     /// A tensor over the same storage and `layout`, with `version` as its counter.
     fn sharing_data(&self, layout: Layout, version: Option<Arc<AtomicU64>>) -> Tensor {
         let mut t = Self::from_parts_typed(self.0.storage.clone(), layout, self.0.dtype);
-        Arc::get_mut(&mut t.0).expect("a fresh tensor is unshared").version = version;
+        Arc::get_mut(&mut t.0)
+            .expect("a fresh tensor is unshared")
+            .version = version;
         t
     }
 
