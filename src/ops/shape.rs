@@ -27,11 +27,11 @@ impl BackwardFn for ShapeBackward {
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let g = ctx.grad();
+        // Same element count: a reshape undoes the op (also an expand that only added
+        // size-1 dimensions); otherwise the op broadcast, and summing undoes it.
         let g = if g.shape() == self.input_shape.as_slice() {
             g.clone()
-        } else if g.numel() == self.input_shape.iter().product::<usize>()
-            && self.name != "ExpandBackward0"
-        {
+        } else if g.numel() == self.input_shape.iter().product::<usize>() {
             g.reshape(&self.input_shape)?
         } else {
             g.sum_to(&self.input_shape)?

@@ -303,7 +303,9 @@ impl PyTensor {
             },
         };
         let inputs = tensor_list(inputs)?;
-        if create_graph {
+        // PyTorch warns about the reference cycle once per process.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if create_graph && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
             warn(py, CREATE_GRAPH_WARNING)?;
         }
         guard(|| {
