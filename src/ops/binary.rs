@@ -1,6 +1,7 @@
 //! Elementwise ops of two tensors, with NumPy broadcasting and PyTorch's type promotion,
 //! and their forms with a Python number on either side.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -103,7 +104,8 @@ impl<O: BinaryOp> BackwardFn for BinaryBackward<O> {
 
 /// The elementwise kernel of `O` on `a` and `b` in dtype `dtype`.
 fn compute<O: BinaryOp>(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> {
-    let (a, b) = (a.cast(dtype), b.cast(dtype));
+    // Borrow operands that already have the dtype: no refcount traffic on the hot path.
+    let (a, b) = (in_dtype(a, dtype), in_dtype(b, dtype));
     match dtype {
         DType::F32 => zip::<f32, f32>(&a, &b, O::forward),
         DType::F64 => zip::<f64, f64>(&a, &b, O::forward),
@@ -112,6 +114,15 @@ fn compute<O: BinaryOp>(a: &Tensor, b: &Tensor, dtype: DType) -> Result<Tensor> 
             let r = zip::<bool, i64>(&a, &b, |x, y| O::forward_int(x as i64, y as i64))?;
             Ok(map::<i64, bool>(&r, |v| v != 0))
         }
+    }
+}
+
+/// `t` in `dtype`, borrowed when it already has it (no refcount traffic on the hot path).
+pub(crate) fn in_dtype(t: &Tensor, dtype: DType) -> Cow<'_, Tensor> {
+    if t.dtype() == dtype {
+        Cow::Borrowed(t)
+    } else {
+        Cow::Owned(t.cast(dtype))
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use smallvec::smallvec;
 
-use super::binary::promote;
+use super::binary::{in_dtype, promote};
 use super::reduce_grad;
 use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
 use crate::dtype::DType;
@@ -20,7 +20,7 @@ macro_rules! comparison {
                 $(#[$doc])*
                 pub fn $method(&self, other: &Tensor) -> Result<Tensor> {
                     let dtype = promote(self, other);
-                    let (a, b) = (self.cast(dtype), other.cast(dtype));
+                    let (a, b) = (in_dtype(self, dtype), in_dtype(other, dtype));
                     crate::dispatch!(dtype, T => zip::<T, bool>(&a, &b, |x, y| x $op y))
                 }
             )*
@@ -60,7 +60,7 @@ impl Tensor {
             )));
         }
         let dtype = promote(a, b);
-        let (ca, cb) = (a.cast(dtype), b.cast(dtype));
+        let (ca, cb) = (in_dtype(a, dtype), in_dtype(b, dtype));
         let out = crate::dispatch!(dtype, T => zip3::<bool, T>(cond, &ca, &cb, |c, x, y| if c { x } else { y })?);
         if needs_grad(&[a, b]) {
             let backward = WhereBackward {
