@@ -15,6 +15,8 @@ def test_sizes_beyond_memory_raise_instead_of_aborting():
         torch.zeros(2**40)
     with pytest.raises(RuntimeError, match="^DefaultCPUAllocator: not enough memory"):
         torch.zeros(2**20, 1) + torch.zeros(1, 2**20)
+    with pytest.raises(RuntimeError, match="^DefaultCPUAllocator: not enough memory"):
+        torch.full((2**40,), 1.0)
 
 
 def test_sizes_whose_element_count_overflows_raise():

@@ -127,9 +127,10 @@ fn full(
         None if value.dtype().is_float() => crate::default_float_dtype(),
         None => value.dtype(),
     };
+    let fill = guard(|| value.item())?;
     finish(
         py,
-        Tensor::full(&shape, guard(|| value.item())?, dtype),
+        guard(|| Ok(Tensor::full(&shape, fill, dtype)))?,
         requires_grad,
     )
 }
