@@ -30,7 +30,7 @@ pub mod error;
 pub mod grad_mode;
 pub mod kernels;
 pub mod layout;
-mod ops;
+pub(crate) mod ops;
 pub mod storage;
 pub mod tensor;
 

@@ -202,6 +202,42 @@ class Tensor:
         """The values as nested Python lists (a Python number for a 0-d tensor)."""
     def numpy(self) -> npt.NDArray[Any]:
         """The values as a new NumPy array (a copy, unlike PyTorch's shared-memory view)."""
+    def permute(self, *dims: _int | Sequence[_int]) -> Tensor:
+        """The dimensions reordered (``PermuteBackward0``)."""
+    def transpose(self, dim0: _int, dim1: _int) -> Tensor:
+        """Dimensions ``dim0`` and ``dim1`` swapped (``TransposeBackward0``)."""
+    def t(self) -> Tensor:
+        """The transpose of a tensor of at most 2 dimensions (``TBackward0``)."""
+    @property
+    def T(self) -> Tensor:
+        """All dimensions reversed."""
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped."""
+    def unsqueeze(self, dim: _int) -> Tensor:
+        """A view with a size-1 dimension inserted at ``dim``."""
+    def squeeze(self, dim: _int | Sequence[_int] | None = None) -> Tensor:
+        """A view without size-1 dimensions (all, or those in ``dim``)."""
+    def view(self, *shape: _int | Sequence[_int]) -> Tensor:
+        """The same elements in a new shape, sharing storage (contiguous tensors only)."""
+    def reshape(self, *shape: _int | Sequence[_int]) -> Tensor:
+        """The same elements in a new shape: a view when possible, else a copy."""
+    def flatten(self, start_dim: _int = 0, end_dim: _int = -1) -> Tensor:
+        """Dimensions ``start_dim..end_dim`` merged into one."""
+    def expand(self, *sizes: _int | Sequence[_int]) -> Tensor:
+        """A view broadcast to ``sizes`` (``-1`` keeps a dimension)."""
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``self.expand(other.shape)``."""
+    def broadcast_to(self, size: Sequence[_int]) -> Tensor:
+        """A view broadcast to ``size``."""
+    def contiguous(self) -> Self:
+        """This tensor if contiguous, else a contiguous copy (``CloneBackward0``)."""
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph (``CloneBackward0``)."""
+    def is_contiguous(self) -> _bool:
+        """Whether the elements are laid out row-major without gaps."""
+    def stride(self) -> tuple[_int, ...]:
+        """Elements to step in storage per index along each dimension."""
     __array_priority__: ClassVar[float]
     """Makes NumPy defer to ``Tensor``'s operators (``np.float64(2) * t`` is a tensor)."""
     def __array__(

@@ -77,6 +77,15 @@ sub = Tensor.sub
 sum = Tensor.sum  # noqa: A001
 tan = Tensor.tan
 tanh = Tensor.tanh
+reshape = Tensor.reshape
+flatten = Tensor.flatten
+squeeze = Tensor.squeeze
+unsqueeze = Tensor.unsqueeze
+transpose = Tensor.transpose
+permute = Tensor.permute
+t = Tensor.t
+broadcast_to = Tensor.broadcast_to
+clone = Tensor.clone
 eq = Tensor.__eq__
 ne = Tensor.__ne__
 lt = Tensor.__lt__
@@ -114,6 +123,15 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "clone",
+    "broadcast_to",
+    "t",
+    "permute",
+    "transpose",
+    "unsqueeze",
+    "squeeze",
+    "flatten",
+    "reshape",
     "Size",
     "Tensor",
     "abs",

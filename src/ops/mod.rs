@@ -7,6 +7,7 @@ pub mod inplace;
 pub mod reduce;
 pub mod shape;
 pub mod unary;
+pub mod view;
 
 use crate::dtype::DType;
 use crate::error::Result;

@@ -45,7 +45,7 @@ impl BackwardFn for ShapeBackward {
     }
 }
 
-fn record_shape_op(input: &Tensor, out: &Tensor, name: &'static str) {
+pub(super) fn record_shape_op(input: &Tensor, out: &Tensor, name: &'static str) {
     if needs_grad(&[input]) {
         let backward = ShapeBackward {
             name,
@@ -84,20 +84,26 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
-        let lead = shape.len().checked_sub(self.ndim());
-        let valid = lead.is_some_and(|lead| {
-            self.shape()
-                .iter()
-                .enumerate()
-                .all(|(i, &n)| n == 1 || n == shape[lead + i])
-        });
-        if !valid {
+        let Some(lead) = shape.len().checked_sub(self.ndim()) else {
             return Err(runtime_err!(
-                "The expanded size of the tensor must match the existing size: cannot expand \
-                 {:?} to {shape:?}",
-                self.shape()
+                "expand: the number of sizes provided ({}) must be greater or equal to the \
+                 number of dimensions in the tensor ({})",
+                shape.len(),
+                self.ndim()
             ));
+        };
+        for (i, &n) in self.shape().iter().enumerate() {
+            if n != 1 && n != shape[lead + i] {
+                return Err(runtime_err!(
+                    "The expanded size of the tensor ({}) must match the existing size ({n}) at \
+                     non-singleton dimension {}.  Target sizes: {shape:?}.  Tensor sizes: {:?}",
+                    shape[lead + i],
+                    lead + i,
+                    self.shape()
+                ));
+            }
         }
+        crate::layout::checked_numel(shape, 1)?;
         let out = self.with_layout(self.layout().broadcast_to(shape));
         record_shape_op(self, &out, "ExpandBackward0");
         Ok(out)

@@ -7,6 +7,7 @@ mod functions;
 mod node;
 mod tensor;
 mod tensor_math;
+mod tensor_shape;
 
 use pyo3::prelude::*;
 

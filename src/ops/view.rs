@@ -1,0 +1,230 @@
+//! Views that rearrange dimensions (`permute`, `transpose`, `t`), add or drop size-1
+//! dimensions (`unsqueeze`, `squeeze`), or read the same elements in another shape (`view`,
+//! `flatten`), plus `contiguous` and `clone`. Views share storage and its version counter.
+
+use std::sync::Arc;
+
+use smallvec::smallvec;
+
+use super::shape::record_shape_op;
+use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::error::{runtime_err, Result};
+use crate::layout::{contiguous_strides, normalize_dim, Layout, Shape};
+use crate::tensor::Tensor;
+
+/// Backward of a permutation: the inverse permutation.
+struct PermuteBackward {
+    name: &'static str,
+    inverse: Shape,
+}
+
+impl BackwardFn for PermuteBackward {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        Ok(smallvec![Some(
+            ctx.grad().permute_as(&self.inverse, self.name)?
+        )])
+    }
+}
+
+/// Resolves a shape that may contain one `-1` against `numel`, with PyTorch's messages.
+pub fn infer_shape(shape: &[i64], numel: usize) -> Result<Shape> {
+    let invalid = || runtime_err!("shape '{shape:?}' is invalid for input of size {numel}");
+    let mut inferred = None;
+    let mut known: usize = 1;
+    for (i, &d) in shape.iter().enumerate() {
+        match d {
+            -1 if inferred.is_some() => {
+                return Err(runtime_err!("only one dimension can be inferred"))
+            }
+            -1 => inferred = Some(i),
+            d if d < 0 => return Err(runtime_err!("invalid shape dimension {d}")),
+            d => known = known.checked_mul(d as usize).ok_or_else(invalid)?,
+        }
+    }
+    let mut out: Shape = shape.iter().map(|&d| d.max(0) as usize).collect();
+    match inferred {
+        Some(i) if known != 0 && numel % known == 0 => out[i] = numel / known,
+        Some(_) => return Err(invalid()),
+        None if known != numel => return Err(invalid()),
+        None => {}
+    }
+    Ok(out)
+}
+
+impl Tensor {
+    /// The dimensions reordered: output dimension `i` is input dimension `dims[i]`.
+    pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
+        let n = self.ndim();
+        if dims.len() != n {
+            return Err(runtime_err!(
+                "permute(sparse_coo): number of dimensions in the tensor input does not match \
+                 the length of the desired ordering of dimensions i.e. input.dim() = {n} is not \
+                 equal to len(dims) = {}",
+                dims.len()
+            ));
+        }
+        let mut order: Shape = Shape::new();
+        for &d in dims {
+            let d = normalize_dim(d, n)?;
+            if order.contains(&d) {
+                return Err(runtime_err!("permute(): duplicate dims are not allowed."));
+            }
+            order.push(d);
+        }
+        self.permute_as(&order, "PermuteBackward0")
+    }
+
+    /// Dimensions `dim0` and `dim1` swapped.
+    pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
+        let n = self.ndim();
+        let (a, b) = (normalize_dim(dim0, n)?, normalize_dim(dim1, n)?);
+        let mut order: Shape = (0..n).collect();
+        if n > 0 {
+            order.swap(a, b);
+        }
+        self.permute_as(&order, "TransposeBackward0")
+    }
+
+    /// The matrix transpose of a tensor of at most 2 dimensions (`TBackward0`).
+    pub fn t(&self) -> Result<Tensor> {
+        if self.ndim() > 2 {
+            return Err(runtime_err!(
+                "t() expects a tensor with <= 2 dimensions, but self is {}D",
+                self.ndim()
+            ));
+        }
+        let order: Shape = (0..self.ndim()).rev().collect();
+        self.permute_as(&order, "TBackward0")
+    }
+
+    /// A view with the dimensions in `order` (checked), recorded under `name`.
+    pub(crate) fn permute_as(&self, order: &[usize], name: &'static str) -> Result<Tensor> {
+        let layout = self.layout();
+        let shape = order.iter().map(|&d| layout.shape()[d]).collect();
+        let strides = order.iter().map(|&d| layout.strides()[d]).collect();
+        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        if needs_grad(&[self]) {
+            let mut inverse = Shape::from_elem(0, order.len());
+            for (i, &d) in order.iter().enumerate() {
+                inverse[d] = i;
+            }
+            record(
+                &[self],
+                &out,
+                Arc::new(PermuteBackward { name, inverse }),
+                smallvec![],
+            );
+        }
+        Ok(out)
+    }
+
+    /// A view with a size-1 dimension inserted at `dim` (which may be `ndim`).
+    pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
+        let d = normalize_dim(dim, self.ndim() + 1)?;
+        let layout = self.layout();
+        let mut shape: Shape = layout.shape().into();
+        let mut strides: Shape = layout.strides().into();
+        let stride = if d < shape.len() {
+            strides[d] * shape[d]
+        } else {
+            1
+        };
+        shape.insert(d, 1);
+        strides.insert(d, stride);
+        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        record_shape_op(self, &out, "UnsqueezeBackward0");
+        Ok(out)
+    }
+
+    /// A view without size-1 dimensions: all of them (`dims = None`) or those listed.
+    pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
+        let n = self.ndim();
+        let listed: Option<Vec<usize>> = dims
+            .map(|ds| {
+                ds.iter()
+                    .map(|&d| normalize_dim(d, n))
+                    .collect::<Result<_>>()
+            })
+            .transpose()?;
+        let layout = self.layout();
+        let (mut shape, mut strides) = (Shape::new(), Shape::new());
+        for (d, (&size, &stride)) in layout.shape().iter().zip(layout.strides()).enumerate() {
+            let drop = size == 1 && listed.as_ref().is_none_or(|l| l.contains(&d));
+            if !drop {
+                shape.push(size);
+                strides.push(stride);
+            }
+        }
+        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        let name = if dims.is_some() {
+            "SqueezeBackward1"
+        } else {
+            "SqueezeBackward0"
+        };
+        record_shape_op(self, &out, name);
+        Ok(out)
+    }
+
+    /// The same elements in `shape` (one entry may be -1), sharing storage; the data must be
+    /// contiguous (PyTorch's error otherwise, pointing to `reshape`).
+    pub fn view(&self, shape: &[i64]) -> Result<Tensor> {
+        let shape = infer_shape(shape, self.numel())?;
+        if !self.layout().is_contiguous() {
+            return Err(runtime_err!(
+                "view size is not compatible with input tensor's size and stride (at least one \
+                 dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            ));
+        }
+        let layout = Layout::new(
+            shape.clone(),
+            contiguous_strides(&shape),
+            self.layout().offset(),
+        );
+        let out = self.with_layout(layout);
+        record_shape_op(self, &out, "ViewBackward0");
+        Ok(out)
+    }
+
+    /// Dimensions `start..=end` merged into one (a view when contiguous, else a copy).
+    pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return self.reshape(&[1]);
+        }
+        let (s, e) = (
+            normalize_dim(start_dim, self.ndim())?,
+            normalize_dim(end_dim, self.ndim())?,
+        );
+        if s > e {
+            return Err(runtime_err!(
+                "flatten() has invalid args: start_dim cannot come after end_dim"
+            ));
+        }
+        if s == e {
+            return Ok(self.clone());
+        }
+        let shape = self.shape();
+        let mut out: Shape = shape[..s].into();
+        out.push(shape[s..=e].iter().product());
+        out.extend_from_slice(&shape[e + 1..]);
+        self.reshape(&out)
+    }
+
+    /// This tensor if contiguous, else a contiguous copy (`CloneBackward0`).
+    pub fn contiguous(&self) -> Result<Tensor> {
+        if self.layout().is_contiguous() {
+            return Ok(self.clone());
+        }
+        self.clone_data()
+    }
+
+    /// A copy of the data in new storage that stays in the graph (`torch.clone`,
+    /// `CloneBackward0`).
+    pub fn clone_data(&self) -> Result<Tensor> {
+        let out = self.contiguous_copy();
+        record_shape_op(self, &out, "CloneBackward0");
+        Ok(out)
+    }
+}
