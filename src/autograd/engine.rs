@@ -107,7 +107,6 @@ struct Step {
     id: NodeId,
     seq: u64,
     work: Work,
-    name: &'static str,
     /// (plan index, input_nr) per input of the node.
     edges: SmallVec<[Option<(usize, u32)>; 2]>,
     saved: SmallVec<[SavedTensor; 2]>,
@@ -233,7 +232,7 @@ fn run(
                             saved: &step.saved,
                             released: step.released,
                             node: step.id,
-                            name: step.name,
+                            name: f.name(),
                             needs_input_grad: &needs,
                             create_graph,
                         };
@@ -356,7 +355,6 @@ fn build_plan(
             id,
             seq: node.seq,
             work,
-            name: node.kind.name(),
             edges: SmallVec::new(),
             saved: node.saved.clone(),
             released: node.released,

@@ -90,14 +90,6 @@ impl SavedTensor {
             is_output: true,
         })
     }
-
-    /// Bytes of tensor data this saved value keeps alive (0 for a number).
-    pub fn nbytes(&self) -> usize {
-        match &self.0 {
-            Saved::Tensor { data, .. } => data.numel() * data.dtype().size_of(),
-            Saved::Number(_) => 0,
-        }
-    }
 }
 
 /// The view a backward rule gets of its node.
@@ -156,7 +148,7 @@ impl BackwardCtx<'_> {
             let producer = if is_output {
                 Some(self.name)
             } else {
-                data.grad_fn().map(|node| node_name(node.id()))
+                data.grad_fn().map(|node| node.name())
             };
             let which = producer
                 .map(|name| format!(", which is output 0 of {},", forward_name(name)))
@@ -191,11 +183,6 @@ fn forward_name(grad_fn: &str) -> &str {
         .strip_suffix("Backward0")
         .or_else(|| grad_fn.strip_suffix("Backward1"))
         .unwrap_or(grad_fn)
-}
-
-/// The `grad_fn` name of a live node.
-pub fn node_name(id: NodeId) -> &'static str {
-    with_tape(|tape| tape.get(id).map(|n| n.kind.name()).unwrap_or("<freed>"))
 }
 
 /// Whether an op on `inputs` must be recorded: grad mode is on and an input requires grad.

@@ -28,19 +28,15 @@ impl BackwardFn for ShapeBackward {
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let g = ctx.grad();
         // Same element count: a reshape undoes the op (also an expand that only added
-        // size-1 dimensions); otherwise the op broadcast, and summing undoes it.
-        let g = if g.shape() == self.input_shape.as_slice() {
-            g.clone()
-        } else if g.numel() == self.input_shape.iter().product::<usize>() {
+        // size-1 dimensions); otherwise the op broadcast, and the shared helper sums it back
+        // (and casts to the input's dtype).
+        let same_count = g.numel() == self.input_shape.iter().product::<usize>();
+        let g = if same_count && g.shape() != self.input_shape.as_slice() {
             g.reshape(&self.input_shape)?
         } else {
-            g.sum_to(&self.input_shape)?
+            g.clone()
         };
-        let g = if g.dtype() != self.input_dtype {
-            g.to_dtype(self.input_dtype)?
-        } else {
-            g
-        };
+        let g = super::reduce_grad(g, &self.input_shape, self.input_dtype)?;
         Ok(smallvec![Some(g)])
     }
 }

@@ -13,6 +13,22 @@ use super::tensor::{tensor_list, wrap, PyTensor};
 use crate::dtype::DType;
 use crate::tensor::Tensor;
 
+/// A new tensor of `shape` filled with `value`, with the factory's `requires_grad`; a size
+/// beyond memory raises instead of aborting.
+fn new_full(
+    py: Python<'_>,
+    shape: &[usize],
+    value: f64,
+    dtype: DType,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    finish(
+        py,
+        guard(|| Ok(Tensor::full(shape, value, dtype)))?,
+        requires_grad,
+    )
+}
+
 /// Applies a factory's `requires_grad=True`, with PyTorch's message for non-float dtypes.
 fn finish(py: Python<'_>, t: Tensor, requires_grad: bool) -> PyResult<Py<PyTensor>> {
     if requires_grad {
@@ -68,11 +84,7 @@ fn filled(
 ) -> PyResult<Py<PyTensor>> {
     let shape = parse_size(size)?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
-    finish(
-        py,
-        guard(|| Ok(Tensor::full(&shape, value, dtype)))?,
-        requires_grad,
-    )
+    new_full(py, &shape, value, dtype, requires_grad)
 }
 
 /// Defines a factory `name(*size, dtype=None, device=None, requires_grad=False)` that fills
@@ -128,11 +140,7 @@ fn full(
         None => value.dtype(),
     };
     let fill = guard(|| value.item())?;
-    finish(
-        py,
-        guard(|| Ok(Tensor::full(&shape, fill, dtype)))?,
-        requires_grad,
-    )
+    new_full(py, &shape, fill, dtype, requires_grad)
 }
 
 fn like(
@@ -144,11 +152,7 @@ fn like(
 ) -> PyResult<Py<PyTensor>> {
     let t = &input.get().inner;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
-    finish(
-        py,
-        guard(|| Ok(Tensor::full(t.shape(), value, dtype)))?,
-        requires_grad,
-    )
+    new_full(py, t.shape(), value, dtype, requires_grad)
 }
 
 /// Zeros with the shape (and by default the dtype) of `input`.

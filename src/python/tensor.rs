@@ -1,6 +1,8 @@
 //! `autodiff.Tensor`: the native Python class. Operators and methods call the engine
 //! directly; there is no Python wrapper object per tensor.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
@@ -55,6 +57,15 @@ reference cycle between the parameter and its gradient which can cause a memory 
 recommend using autograd.grad when creating the graph to avoid this. If you have to use this \
 function, make sure to reset the .grad fields of your parameters to None after use to break the \
 cycle and avoid the leak.";
+
+/// Warns the first time `flag` is seen, as PyTorch does for warnings it gives once per
+/// process.
+fn warn_once(py: Python<'_>, flag: &AtomicBool, message: &str) -> PyResult<()> {
+    if flag.swap(true, Ordering::Relaxed) {
+        return Ok(());
+    }
+    warn(py, message)
+}
 
 fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
     let category = py.get_type::<PyUserWarning>();
@@ -303,10 +314,9 @@ impl PyTensor {
             },
         };
         let inputs = tensor_list(inputs)?;
-        // PyTorch warns about the reference cycle once per process.
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if create_graph && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            warn(py, CREATE_GRAPH_WARNING)?;
+        if create_graph {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            warn_once(py, &WARNED, CREATE_GRAPH_WARNING)?;
         }
         guard(|| {
             crate::autograd::backward(
@@ -455,10 +465,11 @@ impl PyTensor {
     }
 
     fn __float__(&self, py: Python<'_>) -> PyResult<f64> {
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        if self.inner.requires_grad() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            warn(
+        if self.inner.requires_grad() {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            warn_once(
                 py,
+                &WARNED,
                 "Converting a tensor with requires_grad=True to a scalar may lead to unexpected \
                  behavior.\nConsider using tensor.detach() first.",
             )?;
