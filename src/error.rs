@@ -16,6 +16,9 @@ pub enum Error {
     /// Indices out of range (PyTorch raises `IndexError`).
     #[error("{0}")]
     Index(String),
+    /// An op with no kernel for the dtype (PyTorch raises `NotImplementedError`).
+    #[error("{0}")]
+    NotImplemented(String),
 }
 
 /// Result alias used across the crate.

@@ -430,7 +430,7 @@ impl Tensor {
 }
 
 /// The lower-case C type name PyTorch uses for the gradient's dtype in `.grad` errors.
-fn c_type_name(dtype: DType) -> &'static str {
+pub(crate) fn c_type_name(dtype: DType) -> &'static str {
     match dtype {
         DType::Bool => "bool",
         DType::I64 => "long int",

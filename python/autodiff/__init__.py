@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 
-from . import _C, autograd
+from . import _C, autograd, return_types
 from ._C import (
     Tensor,
     dtype,
@@ -86,6 +86,27 @@ permute = Tensor.permute
 t = Tensor.t
 broadcast_to = Tensor.broadcast_to
 clone = Tensor.clone
+matmul = Tensor.matmul
+mm = Tensor.mm
+bmm = Tensor.bmm
+mv = Tensor.mv
+dot = Tensor.dot
+outer = Tensor.outer
+prod = Tensor.prod
+amax = Tensor.amax
+amin = Tensor.amin
+max = Tensor.max  # noqa: A001
+min = Tensor.min  # noqa: A001
+argmax = Tensor.argmax
+argmin = Tensor.argmin
+var = Tensor.var
+std = Tensor.std
+norm = Tensor.norm
+logsumexp = Tensor.logsumexp
+all = Tensor.all  # noqa: A001
+any = Tensor.any  # noqa: A001
+softmax = Tensor.softmax
+log_softmax = Tensor.log_softmax
 eq = Tensor.__eq__
 ne = Tensor.__ne__
 lt = Tensor.__lt__
@@ -123,6 +144,28 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "prod",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "var",
+    "std",
+    "norm",
+    "logsumexp",
+    "all",
+    "any",
+    "softmax",
+    "log_softmax",
+    "return_types",
+    "matmul",
+    "mm",
+    "bmm",
+    "mv",
+    "dot",
+    "outer",
     "clone",
     "broadcast_to",
     "t",

@@ -2,4 +2,5 @@
 //! the ops in `crate::ops` wrap them with their backward rules.
 
 pub mod elementwise;
+pub mod matmul;
 pub mod reduce;

@@ -1,19 +1,23 @@
-//! Sums over dimensions. Float sums accumulate in f64 across several lanes, which keeps
-//! float32 results within an ulp or so of a correctly rounded sum on 1e6 elements.
+//! Reductions over dimensions. Every reduction maps each *lane* (the elements that reduce to
+//! one output) to a value; lanes are contiguous slices when the reduced dimensions are the
+//! trailing ones of contiguous data, and gathered copies otherwise. Float sums accumulate in
+//! f64 across several lanes, which keeps float32 results within an ulp or so of a correctly
+//! rounded sum on 1e6 elements.
+
+use rayon::prelude::*;
 
 use crate::layout::{Layout, Shape};
-use crate::storage::Element;
+use crate::storage::{collect_exact, Element};
 use crate::tensor::Tensor;
 
-/// Sums a contiguous slice in f64 with four independent lanes (they vectorise).
-fn sum_f64<T: Element>(values: &[T]) -> f64 {
+/// Elements below which a reduction runs on the calling thread.
+const PARALLEL_MIN: usize = 1 << 16;
+
+/// Sums a slice in f64 with four independent accumulators (they vectorise).
+pub fn sum_f64<T: Element>(values: &[T]) -> f64 {
     let mut lanes = [0.0f64; 4];
-    let tail_sum: f64 = values
-        .chunks_exact(4)
-        .remainder()
-        .iter()
-        .fold(0.0, |a, x| a + x.to_f64());
     let chunks = values.chunks_exact(4);
+    let tail_sum: f64 = chunks.remainder().iter().fold(0.0, |a, x| a + x.to_f64());
     for chunk in chunks {
         for (lane, &x) in lanes.iter_mut().zip(chunk) {
             *lane += x.to_f64();
@@ -22,36 +26,8 @@ fn sum_f64<T: Element>(values: &[T]) -> f64 {
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail_sum
 }
 
-/// Sums `t` over `dims` (sorted, unique). The result keeps the reduced dimensions with size 1
-/// (callers reshape for `keepdim=False`). Integer and bool inputs sum exactly to `i64`.
-pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
-    let layout = t.layout();
-    let mut out_shape: Shape = layout.shape().into();
-    for &d in dims {
-        out_shape[d] = 1;
-    }
-    let buffer = t.storage().read();
-    let data = T::slice(&buffer);
-    let exact_int = !T::DTYPE.is_float();
-    let reduce = |offsets: &mut dyn Iterator<Item = usize>| -> U {
-        if exact_int {
-            U::from_i64(offsets.fold(0i64, |acc, i| acc.wrapping_add(data[i].to_i64())))
-        } else {
-            // Fold from +0.0: `Sum` for floats starts at -0.0, so an empty sum would print -0.
-            U::from_f64(offsets.fold(0.0, |acc, i| acc + data[i].to_f64()))
-        }
-    };
-    if dims.len() == layout.ndim() {
-        let value = if layout.is_contiguous() && !exact_int {
-            U::from_f64(sum_f64(
-                &data[layout.offset()..layout.offset() + layout.numel()],
-            ))
-        } else {
-            reduce(&mut layout.offsets())
-        };
-        return Tensor::from_buffer(U::into_buffer(vec![value]), &out_shape);
-    }
-    // Split the layout into the kept dimensions (outer) and the reduced ones (inner).
+/// The kept (outer) and reduced (inner) parts of a layout.
+fn split_layout(layout: &Layout, dims: &[usize]) -> (Layout, Layout) {
     let (mut kept_shape, mut kept_strides) = (Shape::new(), Shape::new());
     let (mut red_shape, mut red_strides) = (Shape::new(), Shape::new());
     for (d, (&size, &stride)) in layout.shape().iter().zip(layout.strides()).enumerate() {
@@ -63,10 +39,58 @@ pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
             kept_strides.push(stride);
         }
     }
-    let outer = Layout::new(kept_shape, kept_strides, layout.offset());
-    let out = crate::storage::collect_exact(outer.offsets().map(|base| {
-        let inner = Layout::new(red_shape.clone(), red_strides.clone(), base);
-        reduce(&mut inner.offsets())
-    }));
+    (
+        Layout::new(kept_shape, kept_strides, layout.offset()),
+        Layout::new(red_shape, red_strides, 0),
+    )
+}
+
+/// Applies `f` to every lane of `t` over `dims` (sorted, unique) and returns the results in
+/// a tensor that keeps the reduced dimensions with size 1.
+pub fn reduce_lanes<T: Element, U: Element>(
+    t: &Tensor,
+    dims: &[usize],
+    f: impl Fn(&[T]) -> U + Sync,
+) -> Tensor {
+    let layout = t.layout();
+    let mut out_shape: Shape = layout.shape().into();
+    for &d in dims {
+        out_shape[d] = 1;
+    }
+    let (outer, inner) = split_layout(layout, dims);
+    let lane_len = inner.numel();
+    let buffer = t.storage().read();
+    let data = T::slice(&buffer);
+    let out: Vec<U> = if inner.is_contiguous() {
+        let lane = |base: usize| f(&data[base..base + lane_len]);
+        if outer.numel() > 1 && layout.numel() >= PARALLEL_MIN {
+            let bases: Vec<usize> = collect_exact(outer.offsets());
+            bases.par_iter().map(|&b| lane(b)).collect()
+        } else {
+            collect_exact(outer.offsets().map(lane))
+        }
+    } else {
+        let mut scratch: Vec<T> = Vec::with_capacity(lane_len);
+        collect_exact(outer.offsets().map(|base| {
+            scratch.clear();
+            scratch.extend(inner.offsets().map(|i| data[base + i]));
+            f(&scratch)
+        }))
+    };
     Tensor::from_buffer(U::into_buffer(out), &out_shape)
+}
+
+/// Sums `t` over `dims` (sorted, unique), keeping them with size 1. Integer and bool inputs
+/// sum exactly (wrapping) to `i64`.
+pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
+    if T::DTYPE.is_float() {
+        reduce_lanes::<T, U>(t, dims, |lane| U::from_f64(sum_f64(lane)))
+    } else {
+        reduce_lanes::<T, U>(t, dims, |lane| {
+            U::from_i64(
+                lane.iter()
+                    .fold(0i64, |acc, x| acc.wrapping_add(x.to_i64())),
+            )
+        })
+    }
 }

@@ -4,8 +4,10 @@
 pub mod binary;
 pub mod compare;
 pub mod inplace;
+pub mod linalg;
 pub mod reduce;
 pub mod shape;
+pub mod softmax;
 pub mod unary;
 pub mod view;
 

@@ -1,59 +1,130 @@
-//! Reductions: `sum` and `mean`, over everything or over dimensions, and `sum_to`, the
-//! helper that sums a broadcast gradient back to an input's shape.
+//! Reductions: `sum mean prod amax amin max min argmax argmin var std norm logsumexp all
+//! any`, over everything or over dimensions, and `sum_to`, the helper that sums a broadcast
+//! gradient back to an input's shape. One backward struct serves them all: each rule expands
+//! the output gradient back over the reduced dimensions and scales it by the rule's factor.
 
 use std::sync::Arc;
 
 use smallvec::smallvec;
 
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
 use crate::dtype::DType;
-use crate::error::{runtime_err, Result};
-use crate::kernels::reduce::sum_dims;
-use crate::layout::{normalize_dim, Shape};
+use crate::error::{runtime_err, Error, Result};
+use crate::kernels::reduce::{reduce_lanes, sum_dims, sum_f64};
+use crate::layout::{normalize_dim, Layout, Shape};
+use crate::storage::Element;
 use crate::tensor::Tensor;
 
-/// Reduced dimensions, sorted and checked; `None` means all of them.
-fn reduced_dims(t: &Tensor, dims: Option<&[i64]>) -> Result<Vec<usize>> {
-    // An empty list reduces everything too, as in PyTorch (`x.sum(dim=())`).
-    let Some(dims) = dims.filter(|d| !d.is_empty()) else {
-        return Ok((0..t.ndim()).collect());
-    };
-    let mut out = Vec::with_capacity(dims.len());
-    for &d in dims {
-        let d = normalize_dim(d, t.ndim())?;
-        if out.contains(&d) {
+/// The dimensions a reduction removes and the shapes around it.
+#[derive(Clone)]
+pub(crate) struct Reduction {
+    /// Reduced dimensions, sorted and unique.
+    dims: Vec<usize>,
+    input_shape: Shape,
+    /// The output shape with the reduced dimensions kept as size 1.
+    keep_shape: Shape,
+    out_shape: Shape,
+}
+
+impl Reduction {
+    /// Checks `dims` (`None` or empty: all of them) against `t`, with PyTorch's messages.
+    fn new(t: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Self> {
+        let mut reduced = Vec::new();
+        match dims.filter(|d| !d.is_empty()) {
+            None => reduced.extend(0..t.ndim()),
+            Some(dims) => {
+                for &d in dims {
+                    let d = normalize_dim(d, t.ndim())?;
+                    if reduced.contains(&d) {
+                        return Err(runtime_err!(
+                            "dim {d} appears multiple times in the list of dims"
+                        ));
+                    }
+                    reduced.push(d);
+                }
+            }
+        }
+        reduced.retain(|&d| d < t.ndim()); // a 0-d tensor accepts dim 0 and -1
+        reduced.sort_unstable();
+        let shape_with = |keep: bool| -> Shape {
+            t.shape()
+                .iter()
+                .enumerate()
+                .filter_map(|(d, &n)| match (reduced.contains(&d), keep) {
+                    (false, _) => Some(n),
+                    (true, true) => Some(1),
+                    (true, false) => None,
+                })
+                .collect()
+        };
+        Ok(Reduction {
+            keep_shape: shape_with(true),
+            out_shape: shape_with(keepdim),
+            input_shape: t.shape_vec(),
+            dims: reduced,
+        })
+    }
+
+    /// Elements per output value.
+    fn lane_len(&self) -> usize {
+        self.dims.iter().map(|&d| self.input_shape[d]).product()
+    }
+
+    /// A kernel's keepdim-shaped result in the requested output shape.
+    fn finish(&self, kept: Tensor) -> Tensor {
+        kept.with_layout(Layout::contiguous(&self.out_shape))
+    }
+
+    /// An output-shaped tensor with the reduced dimensions back as size 1, so it broadcasts
+    /// against the input (differentiable).
+    fn kept(&self, t: &Tensor) -> Result<Tensor> {
+        t.reshape(&self.keep_shape)
+    }
+
+    /// PyTorch's error for a reduction without identity over an empty lane.
+    fn check_nonempty(&self, op: &str, all: bool) -> Result<()> {
+        if all && self.input_shape.iter().product::<usize>() == 0 {
             return Err(runtime_err!(
-                "dim {d} appears multiple times in the list of dims"
+                "{op}(): Expected reduction dim to be specified for input.numel() == 0. \
+                 Specify the reduction dim with the 'dim' argument."
             ));
         }
-        out.push(d);
+        if let Some(&d) = self.dims.iter().find(|&&d| self.input_shape[d] == 0) {
+            return Err(Error::Index(format!(
+                "{op}(): Expected reduction dim {d} to have non-zero size."
+            )));
+        }
+        Ok(())
     }
-    out.retain(|&d| d < t.ndim()); // a 0-d tensor accepts dim 0 and -1
-    out.sort_unstable();
-    Ok(out)
 }
 
-/// The output shape of a reduction.
-fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Shape {
-    shape
-        .iter()
-        .enumerate()
-        .filter_map(|(d, &n)| match (dims.contains(&d), keepdim) {
-            (false, _) => Some(n),
-            (true, true) => Some(1),
-            (true, false) => None,
-        })
-        .collect()
+/// How a reduction's gradient is spread over its input.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// Every element gets the gradient.
+    Sum,
+    /// Every element gets the gradient over the lane length.
+    Mean,
+    /// The product of the other elements (zeros handled exactly).
+    Prod,
+    /// Split evenly among the elements equal to the result (ties of max, min, amax, amin).
+    Evenly,
+    /// `2 (x - mean) / (n - correction)`.
+    Var(f64),
+    /// `(x - mean) / ((n - correction) std)`.
+    Std(f64),
+    /// The vector p-norm's derivative.
+    Norm(f64),
+    /// `exp(x - logsumexp)`.
+    LogSumExp,
+    /// All to the element at the saved index along `dim` (max/min with a dim).
+    Select(usize),
 }
 
-/// Backward of `sum`/`mean`: the gradient expanded back over the reduced dimensions
-/// (divided by their size for `mean`).
 struct ReduceBackward {
     name: &'static str,
-    input_shape: Shape,
-    keepdim_shape: Shape,
-    /// 1 for `sum`, the count of reduced elements for `mean`.
-    divisor: f64,
+    rule: Rule,
+    shape: Reduction,
 }
 
 impl BackwardFn for ReduceBackward {
@@ -61,15 +132,154 @@ impl BackwardFn for ReduceBackward {
         self.name
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
-        let mut g = ctx.grad().reshape(&self.keepdim_shape)?;
-        if self.divisor != 1.0 {
-            g = g.div_scalar(self.divisor)?;
+        let r = &self.shape;
+        let g = r.kept(ctx.grad())?;
+        let n = r.lane_len() as f64;
+        let dims: Vec<i64> = r.dims.iter().map(|&d| d as i64).collect();
+        let zero = Tensor::wrapped_scalar(0.0);
+        let grad = match self.rule {
+            Rule::Sum => g.expand(&r.input_shape)?,
+            Rule::Mean => g.div_scalar(n)?.expand(&r.input_shape)?,
+            Rule::Prod => prod_backward(&g, &ctx.saved(0)?, &r.kept(&ctx.saved(1)?)?, r)?,
+            Rule::Evenly => {
+                let x = ctx.saved(0)?;
+                let hits = x.eq(&r.kept(&ctx.saved(1)?)?)?.cast(x.dtype());
+                let count = hits.sum(Some(&dims), true)?;
+                g.div(&count)?.mul(&hits)?
+            }
+            Rule::Var(correction) => {
+                let x = ctx.saved(0)?;
+                let centered = x.sub(&x.mean(Some(&dims), true)?)?;
+                centered.mul(&g.mul_scalar(2.0 / (n - correction))?)?
+            }
+            Rule::Std(correction) => {
+                let x = ctx.saved(0)?;
+                let centered = x.sub(&x.mean(Some(&dims), true)?)?;
+                let std = r.kept(&ctx.saved(1)?)?;
+                centered.mul(&g.div(&std.mul_scalar(n - correction)?)?)?
+            }
+            Rule::Norm(p) => norm_backward(&g, &ctx.saved(0)?, &r.kept(&ctx.saved(1)?)?, p, &dims)?,
+            Rule::LogSumExp => {
+                let x = ctx.saved(0)?;
+                g.mul(&x.sub(&r.kept(&ctx.saved(1)?)?)?.exp()?)?
+            }
+            Rule::Select(dim) => {
+                let indices = r.kept(&ctx.saved(0)?)?;
+                let mut shape = Shape::from_elem(1, r.input_shape.len());
+                shape[dim] = r.input_shape[dim];
+                let positions = Tensor::arange_i64(r.input_shape[dim]).reshape(&shape)?;
+                let hit = positions.eq(&indices)?.expand(&r.input_shape)?;
+                Tensor::where_(&hit, &g, &zero)?
+            }
+        };
+        Ok(smallvec![Some(grad)])
+    }
+}
+
+/// The gradient of a product: `out / x`, with zeros handled exactly (a lane with one zero
+/// sends the product of the others to it; with two or more zeros, nothing).
+fn prod_backward(g: &Tensor, x: &Tensor, out: &Tensor, r: &Reduction) -> Result<Tensor> {
+    let is_zero = x.eq(&Tensor::wrapped_scalar(0.0))?;
+    let any_zero = is_zero.with_values::<bool, _>(|v| v.iter().any(|&z| z));
+    if !any_zero {
+        return g.mul(out)?.div(x);
+    }
+    let one = Tensor::wrapped_scalar(1.0);
+    let zero = Tensor::wrapped_scalar(0.0);
+    let x_safe = Tensor::where_(&is_zero, &one, x)?;
+    let others = x_safe
+        .prod_over(r.clone(), "ProdBackward1")?
+        .reshape(&r.keep_shape)?;
+    let dims: Vec<i64> = r.dims.iter().map(|&d| d as i64).collect();
+    let one_zero = is_zero
+        .sum(Some(&dims), true)?
+        .eq(&Tensor::wrapped_int(1))?;
+    let at_zero = Tensor::where_(&one_zero, &others, &zero)?;
+    let factor = Tensor::where_(&is_zero, &at_zero, &out.div(&x_safe)?)?;
+    g.mul(&factor)
+}
+
+/// The gradient of the p-norm, 0 where the norm is 0.
+fn norm_backward(g: &Tensor, x: &Tensor, norm: &Tensor, p: f64, dims: &[i64]) -> Result<Tensor> {
+    let zero = Tensor::wrapped_scalar(0.0);
+    if p == 0.0 {
+        return g.mul(&x.zeros_like());
+    }
+    if p == 1.0 {
+        return x.sign()?.mul(g);
+    }
+    if p.is_infinite() {
+        let hits = x.abs()?.eq(norm)?.cast(x.dtype());
+        let count = hits.sum(Some(dims), true)?;
+        return x.sign()?.mul(&hits)?.mul(&g.div(&count)?);
+    }
+    let norm_is_zero = norm.eq(&zero)?;
+    let scale = if p == 2.0 {
+        g.div(norm)?
+    } else {
+        g.div(&norm.pow_scalar(p - 1.0)?)?
+    };
+    let scale = Tensor::where_(&norm_is_zero, &zero, &scale)?;
+    let direction = if p == 2.0 {
+        x.clone()
+    } else {
+        x.mul(&x.abs()?.pow_scalar(p - 2.0)?)?
+    };
+    direction.mul(&scale)
+}
+
+/// `argmax` of a lane (first of equals; NaN counts as the largest), or `argmin` with
+/// `smallest`.
+fn arg_extreme<T: Element>(lane: &[T], smallest: bool) -> usize {
+    let mut best = 0;
+    for (i, &x) in lane.iter().enumerate().skip(1) {
+        let b = lane[best];
+        #[allow(clippy::eq_op)] // x != x is the generic NaN test
+        if b != b {
+            break;
         }
-        Ok(smallvec![Some(g.expand(&self.input_shape)?)])
+        #[allow(clippy::eq_op)]
+        let better = x != x || if smallest { x < b } else { x > b };
+        if better {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Whether a tensor's dtype is float, with PyTorch's error otherwise.
+fn require_float(t: &Tensor, message: &str) -> Result<()> {
+    if t.dtype().is_float() {
+        Ok(())
+    } else {
+        Err(Error::NotImplemented(format!(
+            "{message}{}",
+            t.dtype().scalar_type_name()
+        )))
     }
 }
 
 impl Tensor {
+    /// Records `out` as a reduction of `self` under `rule`.
+    fn record_reduction(
+        &self,
+        out: &Tensor,
+        name: &'static str,
+        rule: Rule,
+        shape: Reduction,
+        saved: &[SavedTensor],
+    ) {
+        if needs_grad(&[self]) {
+            let backward = ReduceBackward { name, rule, shape };
+            record(
+                &[self],
+                out,
+                Arc::new(backward),
+                saved.iter().cloned().collect(),
+            );
+        }
+    }
+
     /// Sums over `dims` (all when `None`), keeping them as size 1 when `keepdim`.
     /// Integers and bools sum to int64, as in PyTorch.
     ///
@@ -79,56 +289,312 @@ impl Tensor {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn sum(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-        self.reduce(dims, keepdim, false)
+        let r = Reduction::new(self, dims, keepdim)?;
+        let out = r.finish(self.summed(&r.dims));
+        let name = if dims.is_none() {
+            "SumBackward0"
+        } else {
+            "SumBackward1"
+        };
+        self.record_reduction(&out, name, Rule::Sum, r, &[]);
+        Ok(out)
+    }
+
+    /// The sum over `dims` as a keepdim-shaped tensor, without autograd.
+    fn summed(&self, dims: &[usize]) -> Tensor {
+        crate::dispatch!(self.dtype(), T => match self.dtype() {
+            DType::F32 => sum_dims::<T, f32>(self, dims),
+            DType::F64 => sum_dims::<T, f64>(self, dims),
+            _ => sum_dims::<T, i64>(self, dims),
+        })
     }
 
     /// The mean over `dims` (all when `None`); float tensors only, as in PyTorch.
     pub fn mean(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-        if !self.dtype().is_float() {
-            return Err(runtime_err!(
-                "mean(): could not infer output dtype. Input dtype must be either a floating \
-                 point or complex dtype. Got: {}",
-                self.dtype().scalar_type_name()
-            ));
-        }
-        self.reduce(dims, keepdim, true)
+        require_float(
+            self,
+            "mean(): could not infer output dtype. Input dtype must be either a floating \
+             point or complex dtype. Got: ",
+        )?;
+        let r = Reduction::new(self, dims, keepdim)?;
+        let n = r.lane_len() as f64;
+        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(
+            self, &r.dims, |lane| T::from_f64(sum_f64(lane) / n)), _ => unreachable!());
+        let out = r.finish(out);
+        let name = if dims.is_none() {
+            "MeanBackward0"
+        } else {
+            "MeanBackward1"
+        };
+        self.record_reduction(&out, name, Rule::Mean, r, &[]);
+        Ok(out)
     }
 
-    fn reduce(&self, dims: Option<&[i64]>, keepdim: bool, mean: bool) -> Result<Tensor> {
-        let all = dims.is_none();
-        let reduced = reduced_dims(self, dims)?;
-        let keep_shape = reduced_shape(self.shape(), &reduced, true);
-        let count: usize = reduced.iter().map(|&d| self.shape()[d]).product();
-        let summed = crate::dispatch!(self.dtype(), T => match self.dtype() {
-            DType::F32 => sum_dims::<T, f32>(self, &reduced),
-            DType::F64 => sum_dims::<T, f64>(self, &reduced),
-            _ => sum_dims::<T, i64>(self, &reduced),
+    /// The product of all elements, or along `dim`. Integers and bools give int64.
+    pub fn prod(&self, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
+        let dims = dim.map(|d| [d]);
+        let r = Reduction::new(self, dims.as_ref().map(|d| &d[..]), keepdim)?;
+        let name = if dim.is_none() {
+            "ProdBackward0"
+        } else {
+            "ProdBackward1"
+        };
+        self.prod_over(r, name)
+    }
+
+    fn prod_over(&self, r: Reduction, name: &'static str) -> Result<Tensor> {
+        let out = crate::dispatch!(self.dtype(), T => match self.dtype() {
+            DType::F32 | DType::F64 => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+                T::from_f64(lane.iter().fold(1.0, |acc, x| acc * x.to_f64()))
+            }),
+            _ => reduce_lanes::<T, i64>(self, &r.dims, |lane| {
+                lane.iter().fold(1i64, |acc, x| acc.wrapping_mul(x.to_i64()))
+            }),
         });
-        let mut out = summed.with_layout(crate::Layout::contiguous(&reduced_shape(
-            self.shape(),
-            &reduced,
-            keepdim,
-        )));
-        if mean {
-            out = crate::dispatch_float!(out.dtype(), T => crate::kernels::elementwise::map::<T, T>(
-                &out, |v| v / <T as crate::storage::Element>::from_f64(count as f64)), _ => out);
-        }
-        if needs_grad(&[self]) {
-            let name = match (mean, all) {
-                (false, true) => "SumBackward0",
-                (false, false) => "SumBackward1",
-                (true, true) => "MeanBackward0",
-                (true, false) => "MeanBackward1",
-            };
-            let backward = ReduceBackward {
-                name,
-                input_shape: self.shape_vec(),
-                keepdim_shape: keep_shape,
-                divisor: if mean { count as f64 } else { 1.0 },
-            };
-            record(&[self], &out, Arc::new(backward), smallvec![]);
-        }
+        let out = r.finish(out);
+        let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
+        self.record_reduction(&out, name, Rule::Prod, r, &saved);
         Ok(out)
+    }
+
+    /// The largest element over `dims` (all when empty); NaN propagates. Ties share the
+    /// gradient evenly.
+    pub fn amax(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        self.extreme(Some(dims), keepdim, false, "amax", "AmaxBackward0")
+    }
+
+    /// The smallest element over `dims` (all when empty); see [`Tensor::amax`].
+    pub fn amin(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        self.extreme(Some(dims), keepdim, true, "amin", "AminBackward0")
+    }
+
+    /// The largest element (`x.max()`, `MaxBackward1`): ties share the gradient evenly.
+    pub fn max_all(&self) -> Result<Tensor> {
+        self.extreme(None, false, false, "max", "MaxBackward1")
+    }
+
+    /// The smallest element (`x.min()`, `MinBackward1`).
+    pub fn min_all(&self) -> Result<Tensor> {
+        self.extreme(None, false, true, "min", "MinBackward1")
+    }
+
+    fn extreme(
+        &self,
+        dims: Option<&[i64]>,
+        keepdim: bool,
+        smallest: bool,
+        op: &str,
+        name: &'static str,
+    ) -> Result<Tensor> {
+        let r = Reduction::new(self, dims, keepdim)?;
+        r.check_nonempty(op, r.dims.len() == self.ndim())?;
+        let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+            lane[arg_extreme(lane, smallest)]
+        }));
+        let out = r.finish(out);
+        let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
+        self.record_reduction(&out, name, Rule::Evenly, r, &saved);
+        Ok(out)
+    }
+
+    /// `(values, indices)` of the largest elements along `dim`; the whole gradient goes to
+    /// the returned index (`MaxBackward0`).
+    pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        self.extreme_along(dim, keepdim, false, "max", "MaxBackward0")
+    }
+
+    /// `(values, indices)` of the smallest elements along `dim` (`MinBackward0`).
+    pub fn min_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        self.extreme_along(dim, keepdim, true, "min", "MinBackward0")
+    }
+
+    fn extreme_along(
+        &self,
+        dim: i64,
+        keepdim: bool,
+        smallest: bool,
+        op: &str,
+        name: &'static str,
+    ) -> Result<(Tensor, Tensor)> {
+        let r = Reduction::new(self, Some(&[dim]), keepdim)?;
+        r.check_nonempty(op, false)?;
+        let (values, indices) = crate::dispatch!(self.dtype(), T => (
+            reduce_lanes::<T, T>(self, &r.dims, |lane| lane[arg_extreme(lane, smallest)]),
+            reduce_lanes::<T, i64>(self, &r.dims, |lane| arg_extreme(lane, smallest) as i64),
+        ));
+        let (values, indices) = (r.finish(values), r.finish(indices));
+        let dim = r.dims.first().copied().unwrap_or(0);
+        let rule = Rule::Select(dim);
+        if self.ndim() > 0 {
+            self.record_reduction(&values, name, rule, r, &[SavedTensor::input(&indices)]);
+        } else {
+            // A 0-d tensor's only element is its own max: the gradient passes through.
+            self.record_reduction(&values, name, Rule::Sum, r, &[]);
+        }
+        Ok((values, indices))
+    }
+
+    /// Index of the largest element, over everything (flattened) or along `dim`.
+    pub fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
+        self.arg_extreme(dim, keepdim, false, "argmax")
+    }
+
+    /// Index of the smallest element, over everything (flattened) or along `dim`.
+    pub fn argmin(&self, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
+        self.arg_extreme(dim, keepdim, true, "argmin")
+    }
+
+    fn arg_extreme(
+        &self,
+        dim: Option<i64>,
+        keepdim: bool,
+        smallest: bool,
+        op: &str,
+    ) -> Result<Tensor> {
+        if dim.is_none() && self.numel() == 0 {
+            return Err(Error::Index(format!(
+                "{op}(): Expected reduction dim to be specified for input.numel() == 0."
+            )));
+        }
+        let flat;
+        let (source, dims) = match dim {
+            Some(d) => (self, Some([d])),
+            None => {
+                flat = self.detach().reshape(&[self.numel()])?;
+                (&flat, None)
+            }
+        };
+        let r = Reduction::new(source, dims.as_ref().map(|d| &d[..]), keepdim)?;
+        r.check_nonempty(op, false)?;
+        let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, i64>(source, &r.dims, |lane| {
+            arg_extreme(lane, smallest) as i64
+        }));
+        if dim.is_none() && keepdim {
+            let ones = Shape::from_elem(1, self.ndim());
+            return Ok(out.with_layout(Layout::contiguous(&ones)));
+        }
+        Ok(r.finish(out))
+    }
+
+    /// The variance over `dims` with `correction` (1: Bessel's, the default).
+    pub fn var(&self, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+        self.moment(dims, correction, keepdim, false)
+    }
+
+    /// The standard deviation over `dims` with `correction`.
+    pub fn std(&self, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+        self.moment(dims, correction, keepdim, true)
+    }
+
+    fn moment(
+        &self,
+        dims: Option<&[i64]>,
+        correction: f64,
+        keepdim: bool,
+        root: bool,
+    ) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            return Err(Error::NotImplemented(
+                "std and var only support floating point and complex dtypes".into(),
+            ));
+        }
+        let r = Reduction::new(self, dims, keepdim)?;
+        let dof = (r.lane_len() as f64 - correction).max(0.0);
+        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+            let mean = sum_f64(lane) / lane.len() as f64;
+            let squares = lane.iter().map(|x| (x.to_f64() - mean).powi(2)).sum::<f64>();
+            let var = squares / dof;
+            T::from_f64(if root { var.sqrt() } else { var })
+        }), _ => unreachable!());
+        let out = r.finish(out);
+        let (name, rule) = if root {
+            ("StdBackward0", Rule::Std(correction))
+        } else {
+            ("VarBackward0", Rule::Var(correction))
+        };
+        let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
+        self.record_reduction(&out, name, rule, r, &saved);
+        Ok(out)
+    }
+
+    /// The vector p-norm over `dims` (all when `None`): `p = 2` is the Euclidean norm,
+    /// `inf`/`-inf` the largest/smallest magnitude, `0` the count of non-zeros.
+    pub fn norm(&self, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        require_float(
+            self,
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got ",
+        )?;
+        let r = Reduction::new(self, dims, keepdim)?;
+        if p.is_infinite() && self.numel() == 0 {
+            r.check_nonempty("linalg.vector_norm", true)?;
+        }
+        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+            let abs = lane.iter().map(|x| x.to_f64().abs());
+            let value = if p == 2.0 {
+                abs.map(|a| a * a).sum::<f64>().sqrt()
+            } else if p == 1.0 {
+                abs.sum()
+            } else if p == f64::INFINITY {
+                abs.fold(0.0, f64::max)
+            } else if p == f64::NEG_INFINITY {
+                abs.fold(f64::INFINITY, f64::min)
+            } else if p == 0.0 {
+                abs.filter(|&a| a != 0.0).count() as f64
+            } else {
+                abs.map(|a| a.powf(p)).sum::<f64>().powf(1.0 / p)
+            };
+            T::from_f64(value)
+        }), _ => unreachable!());
+        let out = r.finish(out);
+        let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
+        self.record_reduction(&out, "LinalgVectorNormBackward0", Rule::Norm(p), r, &saved);
+        Ok(out)
+    }
+
+    /// `log(sum(exp(x)))` over `dims`, computed stably. Integers are promoted to the
+    /// default float dtype.
+    pub fn logsumexp(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            return self
+                .to_dtype(crate::default_float_dtype())?
+                .logsumexp(dims, keepdim);
+        }
+        let r = Reduction::new(self, Some(dims), keepdim)?;
+        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+            let max = lane.iter().fold(f64::NEG_INFINITY, |m, x| m.max(x.to_f64()));
+            if max.is_infinite() {
+                return T::from_f64(max);
+            }
+            let sum: f64 = lane.iter().map(|x| (x.to_f64() - max).exp()).sum();
+            T::from_f64(max + sum.ln())
+        }), _ => unreachable!());
+        let out = r.finish(out);
+        let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
+        self.record_reduction(&out, "LogsumexpBackward0", Rule::LogSumExp, r, &saved);
+        Ok(out)
+    }
+
+    /// Whether every element is non-zero, over `dims` (all when `None`); a bool tensor.
+    pub fn all(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let r = Reduction::new(self, dims, keepdim)?;
+        let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, bool>(self, &r.dims, |lane| {
+            lane.iter().all(|&x| x != T::default())
+        }));
+        Ok(r.finish(out))
+    }
+
+    /// Whether any element is non-zero, over `dims` (all when `None`); a bool tensor.
+    pub fn any(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let r = Reduction::new(self, dims, keepdim)?;
+        let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, bool>(self, &r.dims, |lane| {
+            lane.iter().any(|&x| x != T::default())
+        }));
+        Ok(r.finish(out))
+    }
+
+    /// `0, 1, ..., n - 1` as int64 (no autograd).
+    pub(crate) fn arange_i64(n: usize) -> Tensor {
+        Tensor::from_buffer(i64::into_buffer((0..n as i64).collect()), &[n])
     }
 
     /// Sums a tensor broadcast from `shape` back to `shape`: over the leading extra

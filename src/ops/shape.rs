@@ -107,6 +107,11 @@ impl Tensor {
 
     /// The same elements in a new shape: a view when the data is contiguous, else a copy.
     pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        self.reshape_as(shape, "ViewBackward0")
+    }
+
+    /// [`Tensor::reshape`] recorded under `view_name` when it is a view.
+    pub(crate) fn reshape_as(&self, shape: &[usize], view_name: &'static str) -> Result<Tensor> {
         let numel: usize = shape.iter().product();
         if numel != self.numel() {
             return Err(runtime_err!(
@@ -121,7 +126,7 @@ impl Tensor {
                 crate::layout::contiguous_strides(shape),
                 self.layout().offset(),
             );
-            (self.with_layout(layout), "ViewBackward0")
+            (self.with_layout(layout), view_name)
         } else {
             (
                 self.contiguous_copy()

@@ -141,6 +141,16 @@ impl Tensor {
 
     /// A view without size-1 dimensions: all of them (`dims = None`) or those listed.
     pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
+        let name = if dims.is_some() {
+            "SqueezeBackward1"
+        } else {
+            "SqueezeBackward0"
+        };
+        self.squeeze_as(dims, name)
+    }
+
+    /// [`Tensor::squeeze`] recorded under `name`.
+    pub(crate) fn squeeze_as(&self, dims: Option<&[i64]>, name: &'static str) -> Result<Tensor> {
         let n = self.ndim();
         let listed: Option<Vec<usize>> = dims
             .map(|ds| {
@@ -159,11 +169,6 @@ impl Tensor {
             }
         }
         let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
-        let name = if dims.is_some() {
-            "SqueezeBackward1"
-        } else {
-            "SqueezeBackward0"
-        };
         record_shape_op(self, &out, name);
         Ok(out)
     }

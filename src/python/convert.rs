@@ -125,6 +125,25 @@ pub(crate) fn operand_or_err(
     })
 }
 
+/// A tensor argument, with PyTorch's `TypeError` for anything else (numbers included).
+pub(crate) fn tensor_arg<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    func: &str,
+    arg: &str,
+    pos: usize,
+) -> PyResult<&'a Bound<'py, super::tensor::PyTensor>> {
+    obj.cast::<super::tensor::PyTensor>().map_err(|_| {
+        let type_name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default();
+        PyTypeError::new_err(format!(
+            "{func}(): argument '{arg}' (position {pos}) must be Tensor, not {type_name}"
+        ))
+    })
+}
+
 /// A size given as `f(2, 3)` or `f((2, 3))`.
 pub(crate) fn parse_size(args: &Bound<'_, PyTuple>) -> PyResult<Vec<usize>> {
     let items: Vec<Bound<'_, PyAny>> =

@@ -2,7 +2,9 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::PyErr;
 
 use crate::error::Error;
@@ -14,6 +16,7 @@ impl From<Error> for PyErr {
             Error::Value(msg) => PyValueError::new_err(msg),
             Error::Type(msg) => PyTypeError::new_err(msg),
             Error::Index(msg) => PyIndexError::new_err(msg),
+            Error::NotImplemented(msg) => PyNotImplementedError::new_err(msg),
         }
     }
 }

@@ -6,7 +6,9 @@ mod error;
 mod functions;
 mod node;
 mod tensor;
+mod tensor_linalg;
 mod tensor_math;
+mod tensor_reduce;
 mod tensor_shape;
 
 use pyo3::prelude::*;

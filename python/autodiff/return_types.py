@@ -1,0 +1,28 @@
+"""Named tuples that some functions return, as ``torch.return_types`` has them.
+
+>>> import autodiff
+>>> autodiff.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1).indices
+tensor([1, 0])
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class _ValuesIndices(NamedTuple):
+    values: Any
+    indices: Any
+
+
+def _named(name: str) -> type:
+    def __repr__(self: _ValuesIndices) -> str:
+        return f"autodiff.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (_ValuesIndices,), {"__repr__": __repr__, "__module__": __name__})
+
+
+max = _named("max")  # noqa: A001 - PyTorch's name
+min = _named("min")  # noqa: A001
+
+__all__ = ["max", "min"]

@@ -1,0 +1,138 @@
+//! `softmax` and `log_softmax` along one dimension, computed stably (the lane's maximum is
+//! subtracted before exponentiating). Both backward rules reuse the output.
+
+use std::sync::Arc;
+
+use smallvec::smallvec;
+
+use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+use crate::error::{Error, Result};
+use crate::layout::normalize_dim;
+use crate::storage::{Element, Float};
+use crate::tensor::Tensor;
+
+struct SoftmaxBackward {
+    dim: i64,
+    log: bool,
+}
+
+impl BackwardFn for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        if self.log {
+            "LogSoftmaxBackward0"
+        } else {
+            "SoftmaxBackward0"
+        }
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let (g, y) = (ctx.grad(), ctx.saved(0)?);
+        let dim = [self.dim];
+        let grad = if self.log {
+            // d log_softmax: g - softmax * sum(g)
+            g.sub(&y.exp()?.mul(&g.sum(Some(&dim), true)?)?)?
+        } else {
+            // d softmax: y * (g - sum(g * y))
+            let gy = g.mul(&y)?;
+            gy.sub(&y.mul(&gy.sum(Some(&dim), true)?)?)?
+        };
+        Ok(smallvec![Some(grad)])
+    }
+}
+
+/// Softmax (or log-softmax) of one contiguous lane into `out`.
+fn softmax_lane<T: Float>(lane: &[T], out: &mut [T], log: bool) {
+    let max = lane.iter().fold(T::from_f64(f64::NEG_INFINITY), |m, &x| {
+        if x > m || x.is_nan() {
+            x
+        } else {
+            m
+        }
+    });
+    // An all -inf lane (or +inf max) would give inf - inf = NaN, as in PyTorch.
+    let mut sum = 0.0f64;
+    for (o, &x) in out.iter_mut().zip(lane) {
+        let shifted = x - max;
+        let e = shifted.exp();
+        sum += e.to_f64();
+        *o = if log { shifted } else { e };
+    }
+    if log {
+        let log_sum = T::from_f64(sum.ln());
+        out.iter_mut().for_each(|o| *o = *o - log_sum);
+    } else {
+        let inv = T::from_f64(1.0 / sum);
+        out.iter_mut().for_each(|o| *o = *o * inv);
+    }
+}
+
+impl Tensor {
+    /// `exp(x) / sum(exp(x))` along `dim` (`SoftmaxBackward0`).
+    ///
+    /// ```
+    /// let x = autodiff::Tensor::from_vec(vec![1.0f64, 1.0], &[2])?;
+    /// assert_eq!(x.softmax(0)?.to_vec::<f64>(), vec![0.5, 0.5]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn softmax(&self, dim: i64) -> Result<Tensor> {
+        self.softmax_impl(dim, false)
+    }
+
+    /// `x - log(sum(exp(x)))` along `dim` (`LogSoftmaxBackward0`).
+    pub fn log_softmax(&self, dim: i64) -> Result<Tensor> {
+        self.softmax_impl(dim, true)
+    }
+
+    fn softmax_impl(&self, dim: i64, log: bool) -> Result<Tensor> {
+        if !self.dtype().is_float() {
+            let kernel = if log {
+                "log_softmax_lastdim_kernel_impl"
+            } else {
+                "softmax_kernel_impl"
+            };
+            return Err(Error::NotImplemented(format!(
+                "\"{kernel}\" not implemented for '{}'",
+                self.dtype().scalar_type_name()
+            )));
+        }
+        let d = normalize_dim(dim, self.ndim())?;
+        let last = self.ndim().saturating_sub(1);
+        // Put `dim` last and make the lanes contiguous; the result is moved back after.
+        let moved = if d == last {
+            self.detach()
+        } else {
+            self.detach().transpose(d as i64, last as i64)?
+        };
+        let input = moved.contiguous_copy();
+        let lane = input.shape().last().copied().unwrap_or(1);
+        let out = crate::dispatch_float!(self.dtype(), T => {
+            input.with_values::<T, _>(|values| {
+                let mut out: Vec<T> = crate::storage::vec_with_capacity(values.len());
+                out.resize(values.len(), T::ZERO);
+                if lane > 0 {
+                    use rayon::prelude::*;
+                    let work = |(src, dst): (&[T], &mut [T])| softmax_lane(src, dst, log);
+                    if values.len() >= 1 << 15 {
+                        values.par_chunks(lane).zip(out.par_chunks_mut(lane)).for_each(work);
+                    } else {
+                        values.chunks(lane).zip(out.chunks_mut(lane)).for_each(work);
+                    }
+                }
+                Tensor::from_buffer(T::into_buffer(out), input.shape())
+            })
+        }, _ => unreachable!());
+        let out = if d == last {
+            out
+        } else {
+            out.transpose(d as i64, last as i64)?.contiguous_copy()
+        };
+        if needs_grad(&[self]) {
+            record(
+                &[self],
+                &out,
+                Arc::new(SoftmaxBackward { dim, log }),
+                smallvec![SavedTensor::output(&out)],
+            );
+        }
+        Ok(out)
+    }
+}
