@@ -21,6 +21,8 @@ import builtins
 from . import _C, autograd, return_types
 from ._C import (
     Tensor,
+    cat,
+    stack,
     dtype,
     empty,
     full,
@@ -107,6 +109,16 @@ all = Tensor.all  # noqa: A001
 any = Tensor.any  # noqa: A001
 softmax = Tensor.softmax
 log_softmax = Tensor.log_softmax
+narrow = Tensor.narrow
+select = Tensor.select
+split = Tensor.split
+chunk = Tensor.chunk
+unbind = Tensor.unbind
+unflatten = Tensor.unflatten
+gather = Tensor.gather
+index_select = Tensor.index_select
+masked_fill = Tensor.masked_fill
+concat = cat
 eq = Tensor.__eq__
 ne = Tensor.__ne__
 lt = Tensor.__lt__
@@ -144,6 +156,18 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "narrow",
+    "select",
+    "split",
+    "chunk",
+    "unbind",
+    "unflatten",
+    "gather",
+    "index_select",
+    "masked_fill",
+    "cat",
+    "concat",
+    "stack",
     "prod",
     "amax",
     "amin",

@@ -34,7 +34,7 @@ impl Tensor {
     }
 
     /// In-place ops on a leaf that requires grad would corrupt the graph, as PyTorch says.
-    fn check_in_place(&self) -> Result<()> {
+    pub(crate) fn check_in_place(&self) -> Result<()> {
         if self.requires_grad() && is_grad_enabled() {
             if self.is_leaf() {
                 return Err(runtime_err!(

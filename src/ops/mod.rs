@@ -3,7 +3,9 @@
 
 pub mod binary;
 pub mod compare;
+pub mod index;
 pub mod inplace;
+pub mod join;
 pub mod linalg;
 pub mod reduce;
 pub mod shape;

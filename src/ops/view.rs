@@ -10,6 +10,7 @@ use super::shape::record_shape_op;
 use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
 use crate::error::{runtime_err, Result};
 use crate::layout::{contiguous_strides, normalize_dim, Layout, Shape};
+use crate::storage::Element;
 use crate::tensor::Tensor;
 
 /// Backward of a permutation: the inverse permutation.
@@ -231,5 +232,210 @@ impl Tensor {
         let out = self.contiguous_copy();
         record_shape_op(self, &out, "CloneBackward0");
         Ok(out)
+    }
+}
+
+/// Backward of a strided view (`narrow`, slicing, `select`): the gradient written into
+/// zeros of the input's shape at the view's positions.
+struct StridedViewBackward {
+    name: &'static str,
+    input_shape: Shape,
+    /// The view's geometry relative to a contiguous tensor of the input's shape.
+    relative: Layout,
+}
+
+impl BackwardFn for StridedViewBackward {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let g = ctx
+            .grad()
+            .scatter_into_zeros(&self.input_shape, &self.relative)?;
+        Ok(smallvec![Some(g)])
+    }
+}
+
+/// Backward of [`Tensor::scatter_into_zeros`]: the same view of the gradient.
+struct ScatterBackward {
+    relative: Layout,
+}
+
+impl BackwardFn for ScatterBackward {
+    fn name(&self) -> &'static str {
+        "AsStridedScatterBackward0"
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let g = ctx.grad().contiguous()?;
+        let actual = Layout::new(
+            self.relative.shape().into(),
+            self.relative.strides().into(),
+            g.layout().offset() + self.relative.offset(),
+        );
+        let input_shape = g.shape_vec();
+        Ok(smallvec![Some(g.strided_view(
+            actual,
+            self.relative.clone(),
+            input_shape,
+            "AsStridedBackward0"
+        ))])
+    }
+}
+
+impl Tensor {
+    /// A view over `actual` (a layout into this tensor's storage), recorded with the view's
+    /// geometry `relative` to a contiguous tensor of `input_shape` for backward.
+    fn strided_view(
+        &self,
+        actual: Layout,
+        relative: Layout,
+        input_shape: Shape,
+        name: &'static str,
+    ) -> Tensor {
+        let out = self.with_layout(actual);
+        if needs_grad(&[self]) {
+            let backward = StridedViewBackward {
+                name,
+                input_shape,
+                relative,
+            };
+            record(&[self], &out, Arc::new(backward), smallvec![]);
+        }
+        out
+    }
+
+    /// Zeros of `shape` with this tensor written at the positions `relative` describes (a
+    /// layout into a contiguous tensor of `shape`, without overlaps). Differentiable.
+    pub(crate) fn scatter_into_zeros(&self, shape: &[usize], relative: &Layout) -> Result<Tensor> {
+        let out = Tensor::zeros(shape, self.dtype());
+        crate::dispatch!(self.dtype(), T => {
+            let src: Vec<T> = self.with_values(|v| v.to_vec());
+            let mut buffer = out.storage().write();
+            let data = T::slice_mut(&mut buffer);
+            for (i, v) in relative.offsets().zip(src) {
+                data[i] = v;
+            }
+        });
+        if needs_grad(&[self]) {
+            let backward = ScatterBackward {
+                relative: relative.clone(),
+            };
+            record(&[self], &out, Arc::new(backward), smallvec![]);
+        }
+        Ok(out)
+    }
+
+    /// Elements `start, start + step, ...` below `end` along `dim` (a view; `SliceBackward0`).
+    /// Bounds are clamped as Python slices are; `step` must be positive.
+    pub fn slice(
+        &self,
+        dim: i64,
+        start: Option<i64>,
+        end: Option<i64>,
+        step: i64,
+    ) -> Result<Tensor> {
+        if step <= 0 {
+            return Err(crate::error::Error::Value(
+                "step must be greater than zero".into(),
+            ));
+        }
+        let d = normalize_dim(dim, self.ndim())?;
+        let size = self.shape()[d] as i64;
+        let clamp = |v: i64| {
+            if v < 0 {
+                (v + size).max(0)
+            } else {
+                v.min(size)
+            }
+        };
+        let start = start.map_or(0, clamp);
+        let end = end.map_or(size, clamp).max(start);
+        let len = ((end - start) + step - 1) / step;
+        self.slice_parts(
+            d,
+            start as usize,
+            len as usize,
+            step as usize,
+            "SliceBackward0",
+        )
+    }
+
+    /// `length` elements from `start` along `dim` (a view; `SliceBackward0`).
+    pub fn narrow(&self, dim: i64, start: i64, length: i64) -> Result<Tensor> {
+        let d = normalize_dim(dim, self.ndim())?;
+        let size = self.shape()[d] as i64;
+        let start = if start < 0 { start + size } else { start };
+        if start < 0 || start > size {
+            return Err(crate::error::Error::Index(format!(
+                "start out of range (expected to be in range of [{}, {size}], but got {start})",
+                -size
+            )));
+        }
+        if length < 0 || start + length > size {
+            return Err(runtime_err!(
+                "start ({start}) + length ({length}) exceeds dimension size ({size})."
+            ));
+        }
+        self.slice_parts(d, start as usize, length as usize, 1, "SliceBackward0")
+    }
+
+    /// The view of `len` elements from `start` with `step` along dimension `d` (checked).
+    pub(crate) fn slice_parts(
+        &self,
+        d: usize,
+        start: usize,
+        len: usize,
+        step: usize,
+        name: &'static str,
+    ) -> Result<Tensor> {
+        if start == 0 && len == self.shape()[d] && step == 1 {
+            return Ok(self.clone());
+        }
+        let layout = self.layout();
+        let mut shape: Shape = layout.shape().into();
+        shape[d] = len;
+        let mut strides: Shape = layout.strides().into();
+        strides[d] *= step;
+        let actual = Layout::new(
+            shape.clone(),
+            strides,
+            layout.offset() + start * layout.strides()[d],
+        );
+        let base = contiguous_strides(layout.shape());
+        let mut rel_strides = base.clone();
+        rel_strides[d] *= step;
+        let relative = Layout::new(shape, rel_strides, start * base[d]);
+        Ok(self.strided_view(actual, relative, self.shape_vec(), name))
+    }
+
+    /// The slice at `index` along `dim`, without that dimension (a view; `SelectBackward0`).
+    pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
+        self.select_as(dim, index, "SelectBackward0")
+    }
+
+    pub(crate) fn select_as(&self, dim: i64, index: i64, name: &'static str) -> Result<Tensor> {
+        if self.ndim() == 0 {
+            return Err(crate::error::Error::Index(
+                "select() cannot be applied to a 0-dim tensor.".into(),
+            ));
+        }
+        let d = normalize_dim(dim, self.ndim())?;
+        let size = self.shape()[d] as i64;
+        if index < -size || index >= size {
+            return Err(crate::error::Error::Index(format!(
+                "index {index} is out of bounds for dimension {d} with size {size}"
+            )));
+        }
+        let i = if index < 0 { index + size } else { index } as usize;
+        let layout = self.layout();
+        let mut shape: Shape = layout.shape().into();
+        let mut strides: Shape = layout.strides().into();
+        let stride = strides.remove(d);
+        shape.remove(d);
+        let actual = Layout::new(shape.clone(), strides, layout.offset() + i * stride);
+        let mut base = contiguous_strides(layout.shape());
+        let base_stride = base.remove(d);
+        let relative = Layout::new(shape, base, i * base_stride);
+        Ok(self.strided_view(actual, relative, self.shape_vec(), name))
     }
 }

@@ -6,6 +6,7 @@ mod error;
 mod functions;
 mod node;
 mod tensor;
+mod tensor_index;
 mod tensor_linalg;
 mod tensor_math;
 mod tensor_reduce;
@@ -29,6 +30,8 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(dtype.name(), convert::dtype_object(py, dtype))?;
     }
     functions::register(m)?;
+    m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
     Ok(())
 }
 
