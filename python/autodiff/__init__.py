@@ -22,7 +22,6 @@ from . import _C, autograd, return_types
 from ._C import (
     Tensor,
     cat,
-    stack,
     dtype,
     empty,
     full,
@@ -32,6 +31,7 @@ from ._C import (
     ones_like,
     pow,
     set_default_dtype,
+    stack,
     tensor,
     where,
     zeros,
