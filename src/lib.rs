@@ -23,14 +23,17 @@
 //! - `ops`: every differentiable op, forward and backward side by side, by family.
 //! - [`kernels`]: raw loops, no autograd.
 //! - [`grad_mode`]: the thread-local flag.
+//! - [`random`]: the seeded generator behind `rand`, `randn`, `randint`.
 
 pub mod autograd;
+mod creation;
 pub mod dtype;
 pub mod error;
 pub mod grad_mode;
 pub mod kernels;
 pub mod layout;
 pub(crate) mod ops;
+pub mod random;
 pub mod storage;
 pub mod tensor;
 

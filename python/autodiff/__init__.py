@@ -18,18 +18,28 @@ from __future__ import annotations
 
 import builtins
 
-from . import _C, autograd, return_types
+from . import _C, autograd, random, return_types
 from ._C import (
     Tensor,
+    arange,
     cat,
     dtype,
     empty,
+    empty_like,
+    eye,
     full,
+    full_like,
     get_default_dtype,
     is_grad_enabled,
+    linspace,
     ones,
     ones_like,
     pow,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
     set_default_dtype,
     stack,
     tensor,
@@ -39,6 +49,7 @@ from ._C import (
 )
 from ._size import Size
 from .autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
+from .random import default_generator, initial_seed, manual_seed, seed
 
 float32 = _C.float32
 float64 = _C.float64
@@ -156,6 +167,21 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "arange",
+    "linspace",
+    "eye",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "randint",
+    "full_like",
+    "empty_like",
+    "random",
+    "default_generator",
+    "initial_seed",
+    "manual_seed",
+    "seed",
     "narrow",
     "select",
     "split",

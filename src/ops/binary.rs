@@ -323,7 +323,9 @@ fn tie_split(
             let wins = if is_max { p > q } else { p < q };
             if wins { T::ONE } else if p == q { T::from_f64(0.5) } else { T::ZERO }
         })?, _ => zip::<i64, i64>(&x, &y, |p, q| ((if is_max { p > q } else { p < q }) || p == q) as i64)?);
-        g.mul(&w)
+        // The losing side gets an exact +0, as PyTorch's masked fill gives (g * 0 could be -0).
+        let loses = w.eq(&Tensor::wrapped_scalar(0.0))?;
+        Tensor::where_(&loses, &Tensor::wrapped_scalar(0.0), &g.mul(&w)?)
     };
     Ok([
         when(needs[0], || weight(a, b))?,

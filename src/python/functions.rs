@@ -30,7 +30,7 @@ fn new_full(
 }
 
 /// Applies a factory's `requires_grad=True`, with PyTorch's message for non-float dtypes.
-fn finish(py: Python<'_>, t: Tensor, requires_grad: bool) -> PyResult<Py<PyTensor>> {
+pub(super) fn finish(py: Python<'_>, t: Tensor, requires_grad: bool) -> PyResult<Py<PyTensor>> {
     if requires_grad {
         if !t.dtype().is_float() {
             return Err(PyRuntimeError::new_err(
@@ -42,7 +42,7 @@ fn finish(py: Python<'_>, t: Tensor, requires_grad: bool) -> PyResult<Py<PyTenso
     wrap(py, t)
 }
 
-fn dtype_arg(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
+pub(super) fn dtype_arg(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
     dtype
         .filter(|d| !d.is_none())
         .map(extract_dtype)

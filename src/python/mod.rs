@@ -2,6 +2,7 @@
 //! feature, so the engine itself never links libpython.
 
 mod convert;
+mod creation;
 mod error;
 mod functions;
 mod node;
@@ -30,6 +31,7 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(dtype.name(), convert::dtype_object(py, dtype))?;
     }
     functions::register(m)?;
+    creation::register(m)?;
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
     Ok(())

@@ -1,0 +1,272 @@
+//! Factories that follow a rule or draw random numbers: `arange`, `linspace`, `eye`,
+//! `rand`, `randn`, `randint`, the `*_like` forms, and the default generator's seed.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+
+use super::convert::{operand_or_err, parse_size};
+use super::error::guard;
+use super::functions::{dtype_arg, finish};
+use super::tensor::PyTensor;
+use crate::dtype::DType;
+use crate::tensor::Tensor;
+
+/// A number argument (a Python number or a one-element tensor), and whether it is integral.
+fn number(obj: &Bound<'_, PyAny>) -> PyResult<(f64, bool)> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.get().inner;
+        return Ok((guard(|| t.item())?, !t.dtype().is_float()));
+    }
+    let integral = obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyFloat>();
+    Ok((obj.extract::<f64>()?, integral))
+}
+
+/// Values from `start` to `end` (exclusive) by `step`; `arange(end)` starts at 0. Integer
+/// arguments give int64, as in PyTorch.
+#[pyfunction]
+#[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
+fn arange(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    end: Option<&Bound<'_, PyAny>>,
+    step: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    let (first, first_int) = number(start)?;
+    let (start, end, mut integral) = match end.filter(|e| !e.is_none()) {
+        Some(e) => {
+            let (end, end_int) = number(e)?;
+            (first, end, first_int && end_int)
+        }
+        None => (0.0, first, first_int),
+    };
+    let step = match step.filter(|s| !s.is_none()) {
+        Some(s) => {
+            let (step, step_int) = number(s)?;
+            integral &= step_int;
+            step
+        }
+        None => 1.0,
+    };
+    let default = if integral {
+        DType::I64
+    } else {
+        crate::default_float_dtype()
+    };
+    let dtype = dtype_arg(dtype)?.unwrap_or(default);
+    let t = guard(|| Tensor::arange(start, end, step, dtype))?;
+    finish(py, t, requires_grad)
+}
+
+/// `steps` evenly spaced values from `start` to `end` inclusive.
+#[pyfunction]
+#[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
+fn linspace(
+    py: Python<'_>,
+    start: &Bound<'_, PyAny>,
+    end: &Bound<'_, PyAny>,
+    steps: i64,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
+    let (start, end) = (number(start)?.0, number(end)?.0);
+    let t = guard(|| Tensor::linspace(start, end, steps, dtype))?;
+    finish(py, t, requires_grad)
+}
+
+/// The identity matrix with `n` rows and `m` (default `n`) columns.
+#[pyfunction]
+#[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
+fn eye(
+    py: Python<'_>,
+    n: i64,
+    m: Option<i64>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    let m = m.unwrap_or(n);
+    for (what, v) in [("n", n), ("m", m)] {
+        if v < 0 {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "{what} must be greater or equal to 0, got {v}"
+            )));
+        }
+    }
+    let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
+    let t = guard(|| Tensor::eye(n as usize, m as usize, dtype))?;
+    finish(py, t, requires_grad)
+}
+
+/// Only the default generator exists; PyTorch's `generator=` must be left out or `None`.
+fn check_generator(generator: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    match generator {
+        Some(g) if !g.is_none() => Err(PyTypeError::new_err(
+            "autodiff has one generator: leave out `generator=` and seed it with manual_seed()",
+        )),
+        _ => Ok(()),
+    }
+}
+
+macro_rules! random_factory {
+    ($(#[$doc:meta])* $name:ident, $like:ident, $method:ident) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (*size, generator=None, dtype=None, device=None, requires_grad=false))]
+        fn $name(
+            py: Python<'_>,
+            size: &Bound<'_, PyTuple>,
+            generator: Option<&Bound<'_, PyAny>>,
+            dtype: Option<&Bound<'_, PyAny>>,
+            device: Option<&Bound<'_, PyAny>>,
+            requires_grad: bool,
+        ) -> PyResult<Py<PyTensor>> {
+            let _ = device;
+            check_generator(generator)?;
+            let shape = parse_size(size)?;
+            let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
+            finish(py, guard(|| Tensor::$method(&shape, dtype))?, requires_grad)
+        }
+
+        /// The same, with the shape (and by default the dtype) of `input`.
+        #[pyfunction]
+        #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+        fn $like(
+            py: Python<'_>,
+            input: &Bound<'_, PyTensor>,
+            dtype: Option<&Bound<'_, PyAny>>,
+            device: Option<&Bound<'_, PyAny>>,
+            requires_grad: bool,
+        ) -> PyResult<Py<PyTensor>> {
+            let _ = device;
+            let t = &input.get().inner;
+            let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
+            finish(py, guard(|| Tensor::$method(t.shape(), dtype))?, requires_grad)
+        }
+    };
+}
+
+random_factory!(
+    /// Uniform samples in `[0, 1)`.
+    rand, rand_like, rand
+);
+random_factory!(
+    /// Standard normal samples.
+    randn, randn_like, randn
+);
+
+/// Integers uniform in `[low, high)`: `randint(high, size)` or `randint(low, high, size)`.
+#[pyfunction]
+#[pyo3(signature = (*args, generator=None, dtype=None, device=None, requires_grad=false))]
+fn randint(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    generator: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    check_generator(generator)?;
+    let (low, high, size) = match args.len() {
+        2 => (0, args.get_item(0)?.extract()?, args.get_item(1)?),
+        3 => (
+            args.get_item(0)?.extract()?,
+            args.get_item(1)?.extract()?,
+            args.get_item(2)?,
+        ),
+        n => {
+            return Err(PyTypeError::new_err(format!(
+                "randint() takes (high, size) or (low, high, size), but {n} positional \
+                 arguments were given"
+            )))
+        }
+    };
+    let shape = parse_size(&PyTuple::new(py, [size])?)?;
+    let dtype = dtype_arg(dtype)?.unwrap_or(DType::I64);
+    finish(
+        py,
+        guard(|| Tensor::randint(low, high, &shape, dtype))?,
+        requires_grad,
+    )
+}
+
+/// A tensor of `input`'s shape (and by default dtype) filled with `fill_value`.
+#[pyfunction]
+#[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
+fn full_like(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    fill_value: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    let t = &input.get().inner;
+    let value = operand_or_err(fill_value, "full_like", "fill_value", 2)?;
+    let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
+    let fill = guard(|| value.item())?;
+    finish(py, Tensor::full(t.shape(), fill, dtype), requires_grad)
+}
+
+/// An uninitialised tensor shaped like `input` (zero-filled here).
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+fn empty_like(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    let t = &input.get().inner;
+    let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
+    finish(py, Tensor::zeros(t.shape(), dtype), requires_grad)
+}
+
+/// Restarts the default generator from `seed`.
+#[pyfunction]
+fn _manual_seed(seed: &Bound<'_, PyAny>) -> PyResult<()> {
+    if seed.is_instance_of::<PyBool>() || !seed.is_instance_of::<PyInt>() {
+        let type_name = seed.get_type().name()?.to_string();
+        return Err(PyTypeError::new_err(format!(
+            "manual_seed expected an int, but got {type_name}"
+        )));
+    }
+    // Negative seeds wrap to 64 bits, as PyTorch's do.
+    let seed: i128 = seed.extract()?;
+    crate::random::manual_seed(seed as u64);
+    Ok(())
+}
+
+/// The seed the default generator started from.
+#[pyfunction]
+fn _initial_seed() -> u64 {
+    crate::random::initial_seed()
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(arange, m)?)?;
+    m.add_function(wrap_pyfunction!(linspace, m)?)?;
+    m.add_function(wrap_pyfunction!(eye, m)?)?;
+    m.add_function(wrap_pyfunction!(rand, m)?)?;
+    m.add_function(wrap_pyfunction!(rand_like, m)?)?;
+    m.add_function(wrap_pyfunction!(randn, m)?)?;
+    m.add_function(wrap_pyfunction!(randn_like, m)?)?;
+    m.add_function(wrap_pyfunction!(randint, m)?)?;
+    m.add_function(wrap_pyfunction!(full_like, m)?)?;
+    m.add_function(wrap_pyfunction!(empty_like, m)?)?;
+    m.add_function(wrap_pyfunction!(_manual_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(_initial_seed, m)?)?;
+    Ok(())
+}
