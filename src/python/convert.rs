@@ -13,7 +13,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple}
 
 use super::tensor::PyTensor;
 use crate::dtype::DType;
-use crate::storage::Buffer;
+use crate::storage::Element;
 use crate::tensor::Tensor;
 
 /// A tensor element type, as `autodiff.float32` and friends.
@@ -263,9 +263,9 @@ fn tensor_from_scalars(shape: &[usize], scalars: &[Scalar], dtype: Option<DType>
         Scalar::Float(f) => f,
     };
     let buffer = match dtype.unwrap_or(inferred) {
-        DType::F32 => Buffer::F32(scalars.iter().map(|s| as_f64(s) as f32).collect()),
-        DType::F64 => Buffer::F64(scalars.iter().map(as_f64).collect()),
-        DType::I64 => Buffer::I64(
+        DType::F32 => f32::into_buffer(scalars.iter().map(|s| as_f64(s) as f32).collect()),
+        DType::F64 => f64::into_buffer(scalars.iter().map(as_f64).collect()),
+        DType::I64 => i64::into_buffer(
             scalars
                 .iter()
                 .map(|s| match *s {
@@ -274,7 +274,7 @@ fn tensor_from_scalars(shape: &[usize], scalars: &[Scalar], dtype: Option<DType>
                 })
                 .collect(),
         ),
-        DType::Bool => Buffer::Bool(scalars.iter().map(|s| as_f64(s) != 0.0).collect()),
+        DType::Bool => bool::into_buffer(scalars.iter().map(|s| as_f64(s) != 0.0).collect()),
     };
     Tensor::from_buffer(buffer, shape)
 }
