@@ -1,10 +1,8 @@
 //! Conversions between Python values and tensors: data ingestion (`tensor(...)`), dtypes,
-//! operands, sizes and dims, and tensor values back to Python (`item`, `tolist`, `numpy`).
+//! operands, sizes and dims, and tensor values back to Python (`item`, `tolist`).
 
-use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
-    IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
-    PyUntypedArrayMethods,
+    PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -394,30 +392,4 @@ pub(crate) fn to_list<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, P
             .collect::<PyResult<_>>()?;
     }
     Ok(level.pop().expect("the outermost level is one list"))
-}
-
-/// The values as a new NumPy array.
-pub(crate) fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    if t.ndim() > 32 {
-        return Err(PyRuntimeError::new_err(format!(
-            "a tensor with {} dimensions cannot be converted to NumPy, which allows at most 32",
-            t.ndim()
-        )));
-    }
-    let shape = IxDyn(t.shape());
-    fn build<'py, T: numpy::Element + crate::storage::Element>(
-        py: Python<'py>,
-        t: &Tensor,
-        shape: IxDyn,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let array = ArrayD::from_shape_vec(shape, t.to_vec::<T>())
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(array.into_pyarray(py).into_any())
-    }
-    match t.dtype() {
-        DType::F32 => build::<f32>(py, t, shape),
-        DType::F64 => build::<f64>(py, t, shape),
-        DType::I64 => build::<i64>(py, t, shape),
-        DType::Bool => build::<bool>(py, t, shape),
-    }
 }

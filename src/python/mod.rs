@@ -4,6 +4,7 @@
 mod convert;
 mod error;
 mod functions;
+mod interop;
 mod node;
 mod tensor;
 mod tensor_math;
@@ -27,6 +28,8 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(dtype.name(), convert::dtype_object(py, dtype))?;
     }
     functions::register(m)?;
+    m.add_function(wrap_pyfunction!(interop::from_numpy, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::from_dlpack, m)?)?;
     Ok(())
 }
 
