@@ -30,9 +30,9 @@ impl Tensor {
         let buffer = match dtype {
             DType::I64 => {
                 let (start, step) = (start as i64, step as i64);
-                Buffer::I64(collect_exact((0..len).map(|i| start + i as i64 * step)))
+                Buffer::I64(collect_exact((0..len).map(|i| start + i as i64 * step)).into())
             }
-            _ => Buffer::F64(collect_exact((0..len).map(|i| start + i as f64 * step))),
+            _ => Buffer::F64(collect_exact((0..len).map(|i| start + i as f64 * step)).into()),
         };
         Ok(Tensor::from_buffer(buffer, &[len]).cast(dtype))
     }
@@ -57,7 +57,7 @@ impl Tensor {
                 end - step * (n - 1 - i) as f64
             }
         }));
-        Ok(Tensor::from_buffer(Buffer::F64(values), &[n]).cast(dtype))
+        Ok(Tensor::from_buffer(Buffer::F64(values.into()), &[n]).cast(dtype))
     }
 
     /// The `n x m` identity matrix (ones on the diagonal).
@@ -70,6 +70,6 @@ impl Tensor {
                 0.0
             }
         }));
-        Ok(Tensor::from_buffer(Buffer::F64(values), &[n, m]).cast(dtype))
+        Ok(Tensor::from_buffer(Buffer::F64(values.into()), &[n, m]).cast(dtype))
     }
 }

@@ -143,12 +143,12 @@ impl Tensor {
             DType::F32 => {
                 let mut v = vec_with_capacity(n);
                 v.extend((0..n).map(|_| g.next_f32()));
-                Buffer::F32(v)
+                Buffer::F32(v.into())
             }
             _ => {
                 let mut v = vec_with_capacity(n);
                 v.extend((0..n).map(|_| g.next_f64()));
-                Buffer::F64(v)
+                Buffer::F64(v.into())
             }
         });
         Ok(Tensor::from_buffer(buffer, shape))
@@ -161,7 +161,7 @@ impl Tensor {
         let mut values: Vec<f64> = vec_with_capacity(n);
         values.resize(n, 0.0);
         with_default(|g| g.fill_normal(&mut values));
-        Ok(Tensor::from_buffer(Buffer::F64(values), shape).cast(dtype))
+        Ok(Tensor::from_buffer(Buffer::F64(values.into()), shape).cast(dtype))
     }
 
     /// Integers uniform in `[low, high)` from the default generator.
@@ -175,6 +175,6 @@ impl Tensor {
         let span = high.wrapping_sub(low) as u64;
         let mut values: Vec<i64> = vec_with_capacity(n);
         with_default(|g| values.extend((0..n).map(|_| low.wrapping_add(g.below(span) as i64))));
-        Ok(Tensor::from_buffer(Buffer::I64(values), shape).cast(dtype))
+        Ok(Tensor::from_buffer(Buffer::I64(values.into()), shape).cast(dtype))
     }
 }

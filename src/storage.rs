@@ -2,19 +2,164 @@
 //! shared [`Storage`]; views and `detach()` clone the `Arc`, never the data.
 
 use std::fmt::Debug;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::dtype::DType;
 
+/// The elements of a storage: a vector the storage owns, or memory that another library owns
+/// (a NumPy array, a DLPack tensor) and lends for as long as its `owner` lives.
+///
+/// Both kinds are held as a raw pointer and a length, so every access, from Rust or through a
+/// pointer handed to another library, derives from the same pointer; and since `Data` never
+/// grows, that pointer is stable for the storage's lifetime, which is what makes sharing the
+/// memory with NumPy or DLPack consumers possible.
+pub struct Data<T> {
+    ptr: NonNull<T>,
+    len: usize,
+    origin: Origin,
+}
+
+enum Origin {
+    /// From a `Vec` of this capacity, rebuilt on drop to free it.
+    Owned { capacity: usize },
+    /// Lent by `owner`, whose drop releases the memory (a reference to a NumPy array, a
+    /// DLPack deleter). `writable` is false for memory the lender marked read-only.
+    Foreign {
+        writable: bool,
+        _owner: Box<dyn Send + Sync>,
+    },
+}
+
+// SAFETY: `Data<T>` is a `Vec<T>` or a slice lent by an owner that is itself `Send + Sync`;
+// access goes through `&self`/`&mut self` (the storage's lock), as for a `Vec<T>`.
+unsafe impl<T: Send> Send for Data<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Data<T> {}
+
+impl<T> Data<T> {
+    /// Memory lent by another library, released by dropping `owner`.
+    ///
+    /// # Safety
+    /// Unless `len` is 0, `ptr` must point to `len` initialised, valid values of `T`, suitably
+    /// aligned, that stay allocated until `owner` is dropped. Rust code must be the only one
+    /// writing to them while it holds a reference obtained from this `Data`; if `writable`,
+    /// it may write to them.
+    pub unsafe fn from_foreign(
+        ptr: *mut T,
+        len: usize,
+        writable: bool,
+        owner: Box<dyn Send + Sync>,
+    ) -> Self {
+        // An empty array may come with a null or unaligned pointer, which a slice must not have.
+        let ptr = if len == 0 {
+            NonNull::dangling()
+        } else {
+            let ptr = NonNull::new(ptr).expect("foreign memory with a null data pointer");
+            assert!(ptr.is_aligned(), "foreign memory not aligned for its type");
+            ptr
+        };
+        Data {
+            ptr,
+            len,
+            origin: Origin::Foreign {
+                writable,
+                _owner: owner,
+            },
+        }
+    }
+
+    /// Whether the elements may be modified; false only for read-only lent memory.
+    pub fn is_writable(&self) -> bool {
+        match self.origin {
+            Origin::Owned { .. } => true,
+            Origin::Foreign { writable, .. } => writable,
+        }
+    }
+
+    /// Whether the memory is lent by another library, which can see and change it.
+    pub fn is_foreign(&self) -> bool {
+        matches!(self.origin, Origin::Foreign { .. })
+    }
+
+    /// The address of the first element, for lending the memory on (NumPy, DLPack). It stays
+    /// valid while this `Data` lives; whoever writes through it must not race with Rust code
+    /// holding a reference from this `Data`.
+    pub fn as_mut_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+}
+
+impl<T> From<Vec<T>> for Data<T> {
+    fn from(values: Vec<T>) -> Self {
+        let mut values = std::mem::ManuallyDrop::new(values);
+        Data {
+            // `Vec::as_mut_ptr` is never null (dangling when nothing is allocated).
+            ptr: NonNull::new(values.as_mut_ptr()).expect("Vec pointers are non-null"),
+            len: values.len(),
+            origin: Origin::Owned {
+                capacity: values.capacity(),
+            },
+        }
+    }
+}
+
+impl<T> Drop for Data<T> {
+    fn drop(&mut self) {
+        if let Origin::Owned { capacity } = self.origin {
+            // SAFETY: pointer, length and capacity are those of the vector taken apart in
+            // `from`, which nothing else frees.
+            drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, capacity) });
+        }
+        // Foreign memory is released by dropping the owner, which follows.
+    }
+}
+
+impl<T> Deref for Data<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        // SAFETY: `ptr` is valid for `len` elements while `self` lives (see `from_foreign`).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl<T> DerefMut for Data<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // In-place ops check `is_writable` first and report an error; reaching this with
+        // read-only memory is a bug, and writing would be undefined behaviour.
+        assert!(self.is_writable(), "write to read-only foreign memory");
+        // SAFETY: as in `deref`, and `&mut self` excludes every other Rust reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+/// Copies into a vector this storage owns, whatever the origin: a clone must not tie two
+/// storages to one lender.
+impl<T: Clone> Clone for Data<T> {
+    fn clone(&self) -> Self {
+        let mut values = vec_with_capacity(self.len);
+        values.extend_from_slice(self);
+        Data::from(values)
+    }
+}
+
+impl<T: Debug> Debug for Data<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// The typed contents of a storage.
 #[derive(Debug, Clone)]
 pub enum Buffer {
-    Bool(Vec<bool>),
-    I64(Vec<i64>),
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+    Bool(Data<bool>),
+    I64(Data<i64>),
+    F32(Data<f32>),
+    F64(Data<f64>),
 }
 
 impl Buffer {
@@ -41,6 +186,36 @@ impl Buffer {
     /// True when the buffer holds no element.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the elements may be modified (see [`Data::is_writable`]).
+    pub fn is_writable(&self) -> bool {
+        match self {
+            Buffer::Bool(v) => v.is_writable(),
+            Buffer::I64(v) => v.is_writable(),
+            Buffer::F32(v) => v.is_writable(),
+            Buffer::F64(v) => v.is_writable(),
+        }
+    }
+
+    /// Whether the memory is lent by another library (see [`Data::is_foreign`]).
+    pub fn is_foreign(&self) -> bool {
+        match self {
+            Buffer::Bool(v) => v.is_foreign(),
+            Buffer::I64(v) => v.is_foreign(),
+            Buffer::F32(v) => v.is_foreign(),
+            Buffer::F64(v) => v.is_foreign(),
+        }
+    }
+
+    /// The address of the first element (see [`Data::as_mut_ptr`]).
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        match self {
+            Buffer::Bool(v) => v.as_mut_ptr().cast(),
+            Buffer::I64(v) => v.as_mut_ptr().cast(),
+            Buffer::F32(v) => v.as_mut_ptr().cast(),
+            Buffer::F64(v) => v.as_mut_ptr().cast(),
+        }
     }
 }
 
@@ -72,6 +247,11 @@ impl Storage {
     /// Exclusive write access. Callers must not hold a read guard of the same storage.
     pub fn write(&self) -> RwLockWriteGuard<'_, Buffer> {
         self.data.write()
+    }
+
+    /// Whether in-place ops may write to the data; false for read-only lent memory.
+    pub fn is_writable(&self) -> bool {
+        self.read().is_writable()
     }
 
     /// The number of in-place modifications so far.
@@ -117,7 +297,10 @@ pub trait Element: Copy + Send + Sync + Debug + PartialOrd + Default + 'static {
     const DTYPE: DType;
     fn slice(buffer: &Buffer) -> &[Self];
     fn slice_mut(buffer: &mut Buffer) -> &mut [Self];
-    fn into_buffer(values: Vec<Self>) -> Buffer;
+    fn into_buffer(values: Vec<Self>) -> Buffer {
+        Self::data_buffer(values.into())
+    }
+    fn data_buffer(data: Data<Self>) -> Buffer;
     fn to_f64(self) -> f64;
     fn from_f64(value: f64) -> Self;
     /// Exact for integers beyond 2^53, where going through `f64` would round.
@@ -165,8 +348,8 @@ macro_rules! impl_element {
                     ),
                 }
             }
-            fn into_buffer(values: Vec<Self>) -> Buffer {
-                Buffer::$variant(values)
+            fn data_buffer(data: Data<Self>) -> Buffer {
+                Buffer::$variant(data)
             }
             fn to_f64(self) -> f64 {
                 ($to)(self)

@@ -153,10 +153,10 @@ impl Tensor {
         }
         let n: usize = shape.iter().product();
         let buffer = match dtype {
-            DType::F32 => Buffer::F32(filled(n, value as f32)),
-            DType::F64 => Buffer::F64(filled(n, value)),
-            DType::I64 => Buffer::I64(filled(n, value as i64)),
-            DType::Bool => Buffer::Bool(filled(n, value != 0.0)),
+            DType::F32 => Buffer::F32(filled(n, value as f32).into()),
+            DType::F64 => Buffer::F64(filled(n, value).into()),
+            DType::I64 => Buffer::I64(filled(n, value as i64).into()),
+            DType::Bool => Buffer::Bool(filled(n, value != 0.0).into()),
         };
         Self::from_buffer(buffer, shape)
     }

@@ -47,6 +47,8 @@ __all__ = [
     "set_default_dtype",
     "_run_backward",
     "_run_grad",
+    "from_numpy",
+    "from_dlpack",
 ]
 
 @final
@@ -200,8 +202,9 @@ class Tensor:
         """The value of a one-element tensor as a Python number of the tensor's kind."""
     def tolist(self) -> Any:
         """The values as nested Python lists (a Python number for a 0-d tensor)."""
-    def numpy(self) -> npt.NDArray[Any]:
-        """The values as a new NumPy array (a copy, unlike PyTorch's shared-memory view)."""
+    def numpy(self, *, force: _bool = False) -> npt.NDArray[Any]:
+        """A NumPy array sharing this tensor's memory and strides; ``force=True`` detaches a
+        tensor that requires grad instead of raising."""
     def permute(self, *dims: _int | Sequence[_int]) -> Tensor:
         """The dimensions reordered (``PermuteBackward0``)."""
     def transpose(self, dim0: _int, dim1: _int) -> Tensor:
@@ -243,7 +246,20 @@ class Tensor:
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: _bool | None = None
     ) -> np.ndarray[Any, Any]:
-        """The values as a NumPy array, converted to ``dtype`` if given."""
+        """``numpy()`` (shared memory), converted to ``dtype`` if given; ``copy=True`` always
+        copies and ``copy=False`` raises ``ValueError`` if a copy is needed."""
+    def __dlpack__(
+        self,
+        *,
+        stream: _int | None = None,
+        max_version: tuple[_int, _int] | None = None,
+        dl_device: tuple[_int, _int] | None = None,
+        copy: _bool | None = None,
+    ) -> Any:
+        """A DLPack capsule lending this tensor's memory: versioned (``dltensor_versioned``)
+        when ``max_version >= (1, 0)``, else legacy (``dltensor``)."""
+    def __dlpack_device__(self) -> tuple[_int, _int]:
+        """``(1, 0)``: DLPack's kDLCPU, device 0."""
     def to(self, dtype: _DTypeLike) -> Tensor:
         """A copy in ``dtype``, or this tensor if it already has it; no device argument."""
     def float(self) -> Tensor:
@@ -528,3 +544,12 @@ def _run_grad(
     create_graph: _bool,
 ) -> list[Tensor | None]:
     """The gradients of ``outputs`` with respect to ``inputs``: one tensor or ``None`` each."""
+
+# ---- interop: memory shared with NumPy and DLPack producers/consumers ----
+
+def from_numpy(ndarray: np.ndarray[Any, Any], /) -> Tensor:
+    """A tensor sharing ``ndarray``'s memory (float32, float64, int64 or bool), keeping the
+    array alive."""
+
+def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: _bool | None = None) -> Tensor:
+    """A tensor sharing the memory of an object with ``__dlpack__`` or of a DLPack capsule."""

@@ -108,12 +108,22 @@ pub fn zip3<C: Element, T: Element>(
     Ok(Tensor::from_buffer(T::into_buffer(out), &shape))
 }
 
+/// Why an in-place op on a tensor over read-only lent memory fails. PyTorch shares such memory
+/// and leaves writing to it undefined; here it is an error, since the memory may really be
+/// read-only (a read-only memory map) and writing would crash.
+pub(crate) const READ_ONLY_MESSAGE: &str = "cannot modify a tensor whose memory is read-only \
+(it comes from a non-writable NumPy array or a read-only DLPack tensor); make a writable copy \
+with tensor.clone()";
+
 /// Writes `f(dst, src)` into `dst` in place; `src` broadcasts to `dst`'s shape.
 pub fn update_in_place<T: Element>(
     dst: &Tensor,
     src: &Tensor,
     f: impl Fn(T, T) -> T,
 ) -> Result<()> {
+    if !dst.storage().is_writable() {
+        return Err(crate::error::Error::Runtime(READ_ONLY_MESSAGE.into()));
+    }
     let shape = broadcast_shapes(dst.shape(), src.shape())?;
     if shape.as_slice() != dst.shape() {
         return Err(crate::error::runtime_err!(

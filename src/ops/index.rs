@@ -199,6 +199,11 @@ impl Tensor {
                         shape.as_slice()
                     ));
                 }
+                if !self.storage().is_writable() {
+                    return Err(Error::Runtime(
+                        crate::kernels::elementwise::READ_ONLY_MESSAGE.into(),
+                    ));
+                }
                 let offsets: Vec<usize> = collect_exact(view.layout().offsets());
                 crate::dispatch!(self.dtype(), T => {
                     let values: Vec<T> = {

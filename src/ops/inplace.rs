@@ -18,10 +18,13 @@ impl Tensor {
     }
 
     /// A gradient fit to become a `.grad`: this very tensor when nothing else can see its
-    /// buffer, otherwise a contiguous copy, and never part of a graph.
+    /// buffer, otherwise a contiguous copy, and never part of a graph. Memory lent by NumPy or
+    /// a DLPack producer is always visible to its lender, whatever the reference counts say.
     pub(crate) fn detached_contiguous_copy(&self) -> Tensor {
         let layout = self.layout();
-        let sole_owner = Arc::strong_count(&self.0) == 1 && Arc::strong_count(self.storage()) == 1;
+        let sole_owner = Arc::strong_count(&self.0) == 1
+            && Arc::strong_count(self.storage()) == 1
+            && !self.storage().read().is_foreign();
         if sole_owner
             && !self.requires_grad()
             && layout.is_contiguous()

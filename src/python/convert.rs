@@ -1,10 +1,8 @@
 //! Conversions between Python values and tensors: data ingestion (`tensor(...)`), dtypes,
-//! operands, sizes and dims, and tensor values back to Python (`item`, `tolist`, `numpy`).
+//! operands, sizes and dims, and tensor values back to Python (`item`, `tolist`).
 
-use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
-    IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
-    PyUntypedArrayMethods,
+    PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -13,7 +11,7 @@ use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple}
 
 use super::tensor::PyTensor;
 use crate::dtype::DType;
-use crate::storage::Buffer;
+use crate::storage::Element;
 use crate::tensor::Tensor;
 
 /// A tensor element type, as `autodiff.float32` and friends.
@@ -282,9 +280,9 @@ fn tensor_from_scalars(shape: &[usize], scalars: &[Scalar], dtype: Option<DType>
         Scalar::Float(f) => f,
     };
     let buffer = match dtype.unwrap_or(inferred) {
-        DType::F32 => Buffer::F32(scalars.iter().map(|s| as_f64(s) as f32).collect()),
-        DType::F64 => Buffer::F64(scalars.iter().map(as_f64).collect()),
-        DType::I64 => Buffer::I64(
+        DType::F32 => f32::into_buffer(scalars.iter().map(|s| as_f64(s) as f32).collect()),
+        DType::F64 => f64::into_buffer(scalars.iter().map(as_f64).collect()),
+        DType::I64 => i64::into_buffer(
             scalars
                 .iter()
                 .map(|s| match *s {
@@ -293,7 +291,7 @@ fn tensor_from_scalars(shape: &[usize], scalars: &[Scalar], dtype: Option<DType>
                 })
                 .collect(),
         ),
-        DType::Bool => Buffer::Bool(scalars.iter().map(|s| as_f64(s) != 0.0).collect()),
+        DType::Bool => bool::into_buffer(scalars.iter().map(|s| as_f64(s) != 0.0).collect()),
     };
     Tensor::from_buffer(buffer, shape)
 }
@@ -413,30 +411,4 @@ pub(crate) fn to_list<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, P
             .collect::<PyResult<_>>()?;
     }
     Ok(level.pop().expect("the outermost level is one list"))
-}
-
-/// The values as a new NumPy array.
-pub(crate) fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    if t.ndim() > 32 {
-        return Err(PyRuntimeError::new_err(format!(
-            "a tensor with {} dimensions cannot be converted to NumPy, which allows at most 32",
-            t.ndim()
-        )));
-    }
-    let shape = IxDyn(t.shape());
-    fn build<'py, T: numpy::Element + crate::storage::Element>(
-        py: Python<'py>,
-        t: &Tensor,
-        shape: IxDyn,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let array = ArrayD::from_shape_vec(shape, t.to_vec::<T>())
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(array.into_pyarray(py).into_any())
-    }
-    match t.dtype() {
-        DType::F32 => build::<f32>(py, t, shape),
-        DType::F64 => build::<f64>(py, t, shape),
-        DType::I64 => build::<i64>(py, t, shape),
-        DType::Bool => build::<bool>(py, t, shape),
-    }
 }

@@ -28,21 +28,29 @@ impl From<Error> for PyErr {
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, PyErr> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(PyErr::from),
-        Err(payload) => {
-            if let Some(e) = payload.downcast_ref::<crate::storage::AllocError>() {
-                return Err(PyRuntimeError::new_err(format!(
-                    "DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.",
-                    e.bytes
-                )));
-            }
-            let detail = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(PyRuntimeError::new_err(format!(
-                "internal error in the autodiff engine: {detail}. This is a bug; please report it."
-            )))
-        }
+        Err(payload) => Err(panic_error(payload)),
     }
+}
+
+/// [`guard`] for a binding body that itself raises Python exceptions (the NumPy and DLPack
+/// interop, which works on Python objects as much as on the engine).
+pub(crate) fn guard_py<T>(f: impl FnOnce() -> Result<T, PyErr>) -> Result<T, PyErr> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(panic_error(payload)))
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> PyErr {
+    if let Some(e) = payload.downcast_ref::<crate::storage::AllocError>() {
+        return PyRuntimeError::new_err(format!(
+            "DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.",
+            e.bytes
+        ));
+    }
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    PyRuntimeError::new_err(format!(
+        "internal error in the autodiff engine: {detail}. This is a bug; please report it."
+    ))
 }

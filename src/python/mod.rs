@@ -5,6 +5,7 @@ mod convert;
 mod creation;
 mod error;
 mod functions;
+mod interop;
 mod node;
 mod tensor;
 mod tensor_index;
@@ -34,6 +35,8 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     creation::register(m)?;
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::from_numpy, m)?)?;
+    m.add_function(wrap_pyfunction!(interop::from_dlpack, m)?)?;
     Ok(())
 }
 

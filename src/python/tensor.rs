@@ -4,13 +4,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
-use super::convert::{dtype_object, extract_dtype, to_list, to_numpy, PyDType};
-use super::error::guard;
+use super::convert::{dtype_object, extract_dtype, to_list, PyDType};
+use super::error::{guard, guard_py};
+use super::interop::numpy_view;
 use super::node::PyNode;
 use crate::dtype::DType;
 use crate::tensor::Tensor;
@@ -60,7 +61,7 @@ cycle and avoid the leak.";
 
 /// Warns the first time `flag` is seen, as PyTorch does for warnings it gives once per
 /// process.
-fn warn_once(py: Python<'_>, flag: &AtomicBool, message: &str) -> PyResult<()> {
+pub(crate) fn warn_once(py: Python<'_>, flag: &AtomicBool, message: &str) -> PyResult<()> {
     if flag.swap(true, Ordering::Relaxed) {
         return Ok(());
     }
@@ -389,14 +390,22 @@ impl PyTensor {
         to_list(py, &self.inner)
     }
 
-    /// The values as a NumPy array.
-    fn numpy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        if self.inner.requires_grad() {
-            return Err(PyRuntimeError::new_err(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
-            ));
-        }
-        to_numpy(py, &self.inner)
+    /// The values as a NumPy array sharing this tensor's memory (with its strides), as in
+    /// PyTorch. `force=True` detaches first instead of refusing a tensor that requires grad.
+    #[pyo3(signature = (*, force=false))]
+    fn numpy<'py>(slf: &Bound<'py, Self>, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        guard_py(|| {
+            let t = &slf.get().inner;
+            if !t.requires_grad() {
+                return numpy_view(slf);
+            }
+            if !force {
+                return Err(PyRuntimeError::new_err(
+                    "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
+                ));
+            }
+            numpy_view(&Bound::new(slf.py(), PyTensor::new(t.detach()))?)
+        })
     }
 
     /// NumPy defers to `Tensor`'s operators (`np.float64(2) * t` stays a tensor).
@@ -405,19 +414,34 @@ impl PyTensor {
         1000.0
     }
 
+    /// NumPy's conversion protocol (`np.asarray(t)`): the shared-memory `numpy()` array,
+    /// converted to `dtype` if given; `copy=True` always copies, `copy=False` refuses to.
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
-        &self,
-        py: Python<'py>,
+        slf: &Bound<'py, Self>,
         dtype: Option<&Bound<'py, PyAny>>,
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = copy;
-        let array = self.numpy(py)?;
-        match dtype.filter(|d| !d.is_none()) {
-            Some(d) => array.call_method1("astype", (d,)),
-            None => Ok(array),
+        let array = PyTensor::numpy(slf, false)?;
+        let dtype = dtype.filter(|d| !d.is_none());
+        if copy == Some(true) {
+            let dtype = match dtype {
+                Some(d) => d.clone(),
+                None => array.getattr("dtype")?,
+            };
+            return array.call_method1("astype", (dtype,));
         }
+        let Some(dtype) = dtype else {
+            return Ok(array);
+        };
+        if copy == Some(false) && !array.getattr("dtype")?.eq(dtype)? {
+            return Err(PyValueError::new_err(
+                "Unable to avoid copy while creating an array as requested.",
+            ));
+        }
+        let kwargs = PyDict::new(slf.py());
+        kwargs.set_item("copy", false)?;
+        array.call_method("astype", (dtype,), Some(&kwargs))
     }
 
     /// A copy in `dtype` (the tensor itself if it already has it).
