@@ -2,16 +2,20 @@
 
     python benches/compare.py            # full run, 1 to 2 minutes on 2 cores
     python benches/compare.py --quick    # fewer and shorter samples, under a minute
+    python benches/compare.py --only algebra   # just the tensor-algebra tables
 
 Each case first asserts that the libraries compute the same numbers, then warms up and reports
 the median of repeated samples timed with time.perf_counter_ns. "vs X" columns are X's value
 divided by autodiff's ("5.00x faster": X takes 5 times as long). Memory and import time are
 measured in fresh subprocesses. A library that is not installed gets an empty column.
+The tensor-algebra tables (matmul, reductions and softmax, indexing and cat) show an op that
+autodiff does not have yet as "n/a (not implemented)" and carry on.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import glob
 import importlib
@@ -20,15 +24,20 @@ import os
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import zipfile
 import zlib
 from functools import partial
+from typing import Callable, NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBS = ("autodiff", "torch", "micrograd", "numpy")
 TAPES = ("autodiff", "torch", "micrograd")
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+ALGEBRA_LIBS = ("autodiff", "torch", "numpy")
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+MATMUL_SIZES = (32, 128, 512, 1024)
+NOT_IMPLEMENTED, WRONG = "n/a (not implemented)", "n/a (wrong result)"
 TARGETS = (  # issue 2: (row label prefix, library, least ratio, what)
     ("logreg step, the seed", "torch", 10, "seed logreg step >= 10x faster than torch"),
     ("logreg step, squared", "micrograd", 2, "logreg step >= 2x faster than micrograd"),
@@ -198,6 +207,221 @@ def big_op(lib, name, a0, b0, op):
     return step, (lambda: step() if name == "numpy" else step().numpy())
 
 
+# The tensor-algebra tables: autodiff, torch and NumPy (micrograd has no tensors).
+
+
+class Case(NamedTuple):
+    """One row pair (forward; forward + backward) of a tensor-algebra table."""
+
+    label: str
+    fn: Callable  # fn(lib, *arrays, *consts), written once for autodiff and torch
+    np_fn: Callable | None  # NumPy's spelling of the same forward; None: NumPy sits out
+    arrays: tuple  # float32 inputs; they require grad in the forward + backward row
+    consts: tuple = ()  # other inputs: indices, masks, one-hot targets
+    loss: Callable | None = None  # replaces fn in the forward + backward row
+    tol: float = 1e-4  # rtol, and atol relative to the reference's largest magnitude
+
+
+def to_numpy(t):
+    return t if type(t).__module__ == "numpy" else t.detach().numpy()
+
+
+def algebra(lib, name, case, backward):
+    """(step, check) for one case, or None when the library sits it out. Forward: the inputs
+    do not require grad. Forward + backward: they do; y.backward(g) with a fixed g of y's
+    shape (a scalar y: y.backward()), then every input's .grad = None. NumPy: forward only."""
+    if name == "numpy":
+        if backward or case.np_fn is None:
+            return None
+        step = partial(case.np_fn, lib, *case.arrays, *case.consts)
+        return step, lambda: [step()]
+    xs = [lib.tensor(a, requires_grad=backward) for a in case.arrays]
+    cs = [lib.tensor(c) for c in case.consts]
+    if not backward:
+        step = partial(case.fn, lib, *xs, *cs)
+        return step, lambda: [to_numpy(step())]
+    fn = partial(case.loss or case.fn, lib, *xs, *cs)
+    shape = tuple(fn().shape)
+    for x in xs:
+        x.grad = None
+    g, np = None, sys.modules["numpy"]
+    if shape:  # the same fixed upstream gradient in every library
+        g = lib.tensor(np.random.default_rng(7).standard_normal(shape, dtype=np.float32))
+
+    def step(keep=False):  # keep: return the numbers to check (not while timed)
+        y = fn()
+        y.backward() if g is None else y.backward(g)
+        out = [to_numpy(y), *(to_numpy(x.grad) for x in xs)] if keep else None
+        for x in xs:
+            x.grad = None
+        return out
+
+    return step, partial(step, keep=True)
+
+
+def np_softmax(np, x, log=False):
+    s = x - x.max(1, keepdims=True)
+    e = np.exp(s)
+    return s - np.log(e.sum(1, keepdims=True)) if log else e / e.sum(1, keepdims=True)
+
+
+def np_logsumexp(np, x):
+    m = x.max(1, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(1, keepdims=True)))[:, 0]
+
+
+def algebra_cases(np):
+    """The three tables: [(title, [Case, ...]), ...]."""
+    rng = np.random.default_rng(3)
+    matmul = [
+        Case(
+            f"matmul n={n}",
+            lambda lib, a, b: a @ b,
+            lambda np, a, b: a @ b,
+            tuple(rng.standard_normal((2, n, n), dtype=np.float32)),
+            loss=lambda lib, a, b: (a @ b).sum(),
+            tol=1e-3,
+        )
+        for n in MATMUL_SIZES
+    ]
+
+    x = rng.standard_normal((256, 1000), dtype=np.float32)
+    target = rng.integers(0, 1000, 256)
+    onehot = np.eye(1000, dtype=np.float32)[target]
+    softmax = [
+        Case("sum(1)", lambda lib, x: x.sum(1), lambda np, x: x.sum(1), (x,)),
+        Case("mean()", lambda lib, x: x.mean(), lambda np, x: x.mean(), (x,)),
+        Case("amax(1)", lambda lib, x: x.amax(1), lambda np, x: x.max(1), (x,)),
+        Case("var(1)", lambda lib, x: x.var(1), lambda np, x: x.var(1, ddof=1), (x,)),
+        Case("logsumexp(1)", lambda lib, x: x.logsumexp(1), np_logsumexp, (x,)),
+        Case("softmax(1)", lambda lib, x: x.softmax(1), np_softmax, (x,)),
+        Case(
+            "log_softmax(1)", lambda lib, x: x.log_softmax(1), partial(np_softmax, log=True), (x,)
+        ),
+        Case(
+            "cross-entropy, one-hot",
+            lambda lib, x, oh: -(x.log_softmax(1) * oh).sum(1).mean(),
+            lambda np, x, oh: -(np_softmax(np, x, log=True) * oh).sum(1).mean(),
+            (x,),
+            (onehot,),
+        ),
+        Case(
+            "cross-entropy, logp[arange, t]",
+            lambda lib, x, t: -x.log_softmax(1)[lib.arange(256), t].mean(),
+            lambda np, x, t: -np_softmax(np, x, log=True)[np.arange(256), t].mean(),
+            (x,),
+            (target,),
+        ),
+    ]
+
+    x = rng.standard_normal((1000, 100), dtype=np.float32)
+    idx = rng.integers(0, 1000, 500)  # with repeats: the backward accumulates
+    mask = rng.random(1000) < 0.5
+    indexing = [
+        Case("x[::2]", lambda lib, x: x[::2], lambda np, x: x[::2], (x,)),
+        Case("x[:, 10:20]", lambda lib, x: x[:, 10:20], lambda np, x: x[:, 10:20], (x,)),
+        Case("x[idx], 500 rows", lambda lib, x, i: x[i], lambda np, x, i: x[i], (x,), (idx,)),
+        Case(
+            f"x[mask], {mask.sum()} rows",
+            lambda lib, x, m: x[m],
+            lambda np, x, m: x[m],
+            (x,),
+            (mask,),
+        ),
+        Case(
+            "cat([x, x], 0)",
+            lambda lib, x: lib.cat([x, x], 0),
+            lambda np, x: np.concatenate([x, x], 0),
+            (x,),
+        ),
+        Case(
+            "cat([x, x], 1)",
+            lambda lib, x: lib.cat([x, x], 1),
+            lambda np, x: np.concatenate([x, x], 1),
+            (x,),
+        ),
+    ]
+    return [
+        ("matmul, float32 (n, n) @ (n, n); fwd + bwd: (a @ b).sum().backward()", matmul),
+        ("reductions and softmax, float32 (256, 1000)", softmax),
+        ("indexing and cat, float32 (1000, 100)", indexing),
+    ]
+
+
+def measure_algebra(libs, case, backward, reps, sample_s, notes):
+    """Medians of one case per library. An op autodiff lacks (any exception while building or
+    first running it), or a result that disagrees with the reference (torch; NumPy without
+    torch), becomes an n/a cell and a note, and the run goes on. Other libraries' errors raise."""
+    np = sys.modules["numpy"]
+    vals, built, what = {}, {}, f"{case.label}, {'fwd + bwd' if backward else 'forward'}"
+    for name in (n for n in ALGEBRA_LIBS if libs[n] is not None):
+        try:
+            pair = algebra(libs[name], name, case, backward)
+            if pair is not None:
+                built[name] = (pair[0], pair[1]())
+        except Exception as e:
+            if name != "autodiff":
+                raise
+            vals[name] = NOT_IMPLEMENTED
+            notes.append(f"{what}: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
+    ref = next((built[n][1] for n in ("torch", "numpy", "autodiff") if n in built), None)
+    for name, (step, got) in built.items():
+        try:
+            assert len(got) == len(ref), "a different number of outputs"
+            for g, r in zip(got, ref):
+                atol = case.tol * max(1.0, float(np.abs(r).max(initial=0)))
+                np.testing.assert_allclose(g, r, rtol=case.tol, atol=atol, err_msg=what)
+        except AssertionError as e:
+            if name != "autodiff":
+                raise
+            vals[name] = WRONG
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            notes.append(f"{what}: {' '.join(lines[:3])[:160]}")
+            continue
+        vals[name] = median_ns(step, reps, sample_s)
+    return vals
+
+
+def algebra_tables(libs, reps, sample_s):
+    """Measures and prints the tensor-algebra tables, the notes on their n/a cells and the
+    GEMM rates at the largest n."""
+    notes, gemm, load_start = [], {}, os.getloadavg()[0]
+    for title, cases in algebra_cases(sys.modules["numpy"]):
+        rows = []
+        for case in cases:
+            for backward in (False, True):
+                vals = measure_algebra(libs, case, backward, reps, sample_s, notes)
+                rows.append(
+                    (f"{case.label}, {'fwd + bwd' if backward else 'forward'}", vals, "time")
+                )
+                if case.label == f"matmul n={MATMUL_SIZES[-1]}" and not backward:
+                    gemm = vals
+        print(f"\n{title}")
+        print_table(rows, ALGEBRA_LIBS)
+    print("forward: inputs without grad; fwd + bwd: inputs with requires_grad, y.backward(g) with")
+    print("a fixed g of y's shape (y.backward() for a scalar y), then .grad = None for each input.")
+    print("NumPy: forward only, with its own spelling (max for amax, var(ddof=1), softmax and")
+    print("logsumexp from exp/max/sum/log). x[mask]: a (1000,) bool mask of rows; idx has repeats.")
+    for note in notes:
+        print(f"  n/a: {note}")
+    n = MATMUL_SIZES[-1]
+    rates = {k: 2 * n**3 / v for k, v in gemm.items() if isinstance(v, (int, float))}
+    if rates:  # flops per ns are GFLOP/s
+        listed = ", ".join(f"{k} {r:.1f}" for k, r in rates.items())
+        print(f"\nGEMM rate, float32 n={n}, 2n^3 / median forward, GFLOP/s: {listed}")
+        best = max(rates, key=rates.get)
+        if "autodiff" in rates:
+            share = rates["autodiff"] / rates[best]
+            print(f"autodiff reaches {share:.0%} of the best measured rate ({best})")
+    load_end = os.getloadavg()[0]
+    if max(load_start, load_end) > os.cpu_count():
+        print(
+            f"WARNING: load average {load_start:.1f} -> {load_end:.1f} on {os.cpu_count()} CPUs"
+            " during these tables:\nother processes compete with them; multi-threaded rows"
+            " suffer most."
+        )
+
+
 MEMORY_CHILD = r"""
 import gc, json, os, sys
 name, n = sys.argv[1], int(sys.argv[2])
@@ -263,6 +487,36 @@ def wheel_lines():
     return lines, native
 
 
+def autodiff_threads(ad):
+    """Threads of autodiff's rayon pool: RAYON_NUM_THREADS, else every CPU this process may use."""
+    if hasattr(ad, "get_num_threads"):
+        return ad.get_num_threads()
+    env = os.environ.get("RAYON_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def blas_threads():
+    """Threads of the OpenBLAS that NumPy's matmul calls, read from the loaded library (Linux
+    only), or "?" when it cannot be found."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln}
+    except OSError:
+        return "?"
+    names = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for fn in (getattr(lib, n, None) for n in (*names, "openblas_get_num_threads64_")):
+            if fn is not None:
+                return fn()
+    return "?"
+
+
 def fmt_time(ns):
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3), ("ns", 1)):
         if ns >= scale or unit == "ns":
@@ -270,19 +524,26 @@ def fmt_time(ns):
 
 
 def fmt_ratio(other, ours, unit):
-    if other is None or ours is None:
-        return "-"
+    if not isinstance(other, (int, float)) or not isinstance(ours, (int, float)):
+        return "-"  # missing, or an n/a string
     r, (more, fewer) = other / ours, (("faster", "slower") if unit == "time" else ("less", "more"))
     return f"{r:.2f}x {more}" if r >= 1 else f"{1 / r:.2f}x {fewer}"
 
 
-def print_table(rows):
-    head = ["case", *LIBS, *(f"vs {lib}" for lib in LIBS[1:])]
+def print_table(rows, libs=LIBS):
+    head = ["case", *libs, *(f"vs {lib}" for lib in libs[1:])]
     body = []
     for label, vals, unit in rows:
         fmt = fmt_time if unit == "time" else (lambda v, u=unit: u % v)
-        cells = ["-" if vals.get(lib) is None else fmt(vals[lib]) for lib in LIBS]
-        ratios = [fmt_ratio(vals.get(lib), vals.get("autodiff"), unit) for lib in LIBS[1:]]
+        cells = [
+            "-"
+            if vals.get(lib) is None
+            else vals[lib]
+            if isinstance(vals[lib], str)
+            else fmt(vals[lib])
+            for lib in libs
+        ]
+        ratios = [fmt_ratio(vals.get(lib), vals.get("autodiff"), unit) for lib in libs[1:]]
         body.append([label, *cells, *ratios])
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
     rule = "  ".join("-" * w for w in widths)
@@ -295,7 +556,14 @@ def print_table(rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer and shorter samples")
-    ap.add_argument("--threads", type=int, help="torch/OpenMP/BLAS threads (default: torch's)")
+    ap.add_argument(
+        "--threads", type=int, help="torch/OpenMP/BLAS/rayon threads (default: torch's)"
+    )
+    ap.add_argument(
+        "--only",
+        choices=("seed", "algebra"),
+        help="seed: the issue-2 table alone; algebra: the tensor-algebra tables alone",
+    )
     args = ap.parse_args()
     if args.threads:  # before numpy and torch are imported
         os.environ.update({var: str(args.threads) for var in THREAD_VARS})
@@ -315,11 +583,15 @@ def main():
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load_start:.1f}; "
         f"installed: {', '.join(have)}"
     )
-    print(
-        f"threads: {f'torch {threads} (its default; the 1e6 add also runs with 1); ' * bool(torch)}"
-        "autodiff splits elementwise kernels of >= 65,536 elements over all cores (rayon);\n"
-        f"numpy uses 1; {'/'.join(THREAD_VARS)}={threads} in the subprocesses"
+    origin = "--threads" if args.threads else "its default"
+    line = (
+        f"threads: {f'torch {threads} ({origin}; the 1e6 add also runs with 1); ' * bool(torch)}"
+        f"autodiff {autodiff_threads(libs['autodiff'])} (rayon, for elementwise kernels and"
+        " reductions of >= 65,536 elements, softmax of >= 32,768, products of >= 2^22"
+        f" multiply-adds); numpy 1 for ufuncs, {blas_threads()} for matmul (OpenBLAS)"
     )
+    print(textwrap.fill(line, 96))
+    print(f"subprocesses: {'/'.join(THREAD_VARS)}={threads}")
     print(f"median of {reps} samples of >= {sample_s * 1e3:g} ms each, after warm-up, gc on")
 
     def measure(label, names, build, rtol):
@@ -331,6 +603,9 @@ def main():
             np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-6, err_msg=f"{label}: {name}")
             vals[name] = median_ns(step, reps, sample_s)
         rows.append((label, vals, "time"))
+
+    if args.only == "algebra":
+        return algebra_tables(libs, reps, sample_s)
 
     measure(
         "logreg step, the seed's BCE (clamp, log)", TAPES[:2], partial(logreg, kind="bce"), 1e-5
@@ -404,6 +679,9 @@ def main():
     print(f"  {'met' if ok else 'MISSED':6} import autodiff <= 50 ms: {imports['autodiff']:.1f} ms")
     verdict = "n/a" if wheel_mb is None else ("met" if wheel_mb <= 5 else "MISSED")
     print(f"  {verdict:6} wheel <= 5 MB" + ("" if wheel_mb is None else f": {wheel_mb:.2f} MB"))
+
+    if args.only != "seed":
+        algebra_tables(libs, reps, sample_s)
 
 
 if __name__ == "__main__":

@@ -1,31 +1,54 @@
 //! Criterion benchmarks of the engine, one group per family (STYLE.md E13):
 //! - `elementwise`: add, mul, exp, sigmoid on 1e6 float32 elements, no graph recorded;
 //! - `reduce`: `sum` of 1e6 float32 elements;
-//! - `chain`: recording (forward), backward and drop of a scalar chain of 1e5 nodes.
+//! - `chain`: recording (forward), backward and drop of a scalar chain of 1e5 nodes;
+//! - `matmul`: `a.matmul(b)` of float32 (n, n) matrices for n = 32, 128, 512, forward alone
+//!   and forward + `sum` + backward (throughput in flops: 2n³ forward, 6n³ with backward);
+//! - `softmax`: `softmax` and `log_softmax` over dim 1 of a float32 (256, 1000) tensor,
+//!   forward alone and forward + backward with a fixed upstream gradient;
+//! - `reductions`: `sum`, `amax` and `var` over dim 1 of the same (256, 1000) tensor.
 //!
-//! Run with `cargo bench --bench engine`; the whole run takes about a minute and a half.
+//! Run with `cargo bench --bench engine`; the whole run takes about three minutes.
 //! `cargo bench --bench engine -- --quick` gives a rough number in a few seconds.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use autodiff::{DType, Tensor};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 
 const ELEMENTS: usize = 1_000_000;
 /// Steps of the chain; each records a `MulBackward0` and an `AddBackward0`.
 const STEPS: usize = 50_000;
 const NODES: u64 = 2 * STEPS as u64;
 
-/// Deterministic float32 values in [-1, 1).
-fn tensor_1e6(seed: u32) -> Tensor {
-    let values = (0..ELEMENTS as u32)
+/// Rows and columns of the softmax and reduction benches: a batch of 256 rows of 1000 logits.
+const ROWS: usize = 256;
+const COLS: usize = 1000;
+
+/// Deterministic float32 values in [-1, 1) of the given shape.
+fn uniform(shape: &[usize], seed: u32) -> Tensor {
+    let len: usize = shape.iter().product();
+    let values = (0..len as u32)
         .map(|i| {
             let h = i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8;
             h as f32 / (1u32 << 23) as f32 - 1.0
         })
         .collect();
-    Tensor::from_vec(values, &[ELEMENTS]).expect("length matches shape")
+    Tensor::from_vec(values, shape).expect("length matches shape")
+}
+
+fn tensor_1e6(seed: u32) -> Tensor {
+    uniform(&[ELEMENTS], seed)
+}
+
+/// A float32 leaf that requires grad.
+fn leaf(shape: &[usize], seed: u32) -> Tensor {
+    uniform(shape, seed)
+        .requires_grad_(true)
+        .expect("float leaf")
 }
 
 fn elementwise(c: &mut Criterion) {
@@ -91,17 +114,100 @@ fn chain(c: &mut Criterion) {
     group.finish();
 }
 
+fn matmul(c: &mut Criterion) {
+    let mut group = c.benchmark_group("matmul_f32");
+    for n in [32usize, 128, 512] {
+        let (a, b) = (leaf(&[n, n], 4), leaf(&[n, n], 5));
+        let (a_const, b_const) = (a.detach(), b.detach());
+        let flops = 2 * (n as u64).pow(3);
+        // Forward alone: operands that do not require grad, so no graph is recorded.
+        group.throughput(Throughput::Elements(flops));
+        group.bench_with_input(BenchmarkId::new("forward", n), &n, |bench, _| {
+            bench.iter(|| {
+                black_box(&a_const)
+                    .matmul(&b_const)
+                    .expect("square matrices")
+            })
+        });
+        // (a @ b).sum().backward(): two more products, for the gradients of a and b.
+        group.throughput(Throughput::Elements(3 * flops));
+        group.bench_with_input(BenchmarkId::new("forward_backward", n), &n, |bench, _| {
+            bench.iter(|| {
+                let loss = black_box(&a)
+                    .matmul(&b)
+                    .and_then(|y| y.sum(None, false))
+                    .expect("square matrices");
+                loss.backward(None, false, false).expect("scalar root");
+                a.set_grad(None).expect("clear grad");
+                b.set_grad(None).expect("clear grad");
+            })
+        });
+    }
+    group.finish();
+}
+
+fn softmax(c: &mut Criterion) {
+    let x = leaf(&[ROWS, COLS], 6);
+    let x_const = x.detach();
+    let grad = uniform(&[ROWS, COLS], 7);
+    let mut group = c.benchmark_group("softmax_f32_256x1000");
+    group.throughput(Throughput::Elements((ROWS * COLS) as u64));
+    for (name, log) in [("softmax", false), ("log_softmax", true)] {
+        let run = |t: &Tensor| if log { t.log_softmax(1) } else { t.softmax(1) };
+        group.bench_function(format!("{name}/forward"), |bench| {
+            bench.iter(|| run(black_box(&x_const)).expect("float input"))
+        });
+        // Backward from a fixed upstream gradient, then the leaf's grad is cleared.
+        group.bench_function(format!("{name}/forward_backward"), |bench| {
+            bench.iter(|| {
+                let y = run(black_box(&x)).expect("float input");
+                y.backward(Some(grad.clone()), false, false)
+                    .expect("gradient of y's shape");
+                x.set_grad(None).expect("clear grad");
+            })
+        });
+    }
+    group.finish();
+}
+
+fn reductions(c: &mut Criterion) {
+    let x = uniform(&[ROWS, COLS], 8);
+    let mut group = c.benchmark_group("reduce_f32_256x1000_dim1");
+    group.throughput(Throughput::Bytes(
+        (ROWS * COLS * DType::F32.size_of()) as u64,
+    ));
+    group.bench_function("sum", |bench| {
+        bench.iter(|| black_box(&x).sum(Some(&[1]), false))
+    });
+    group.bench_function("amax", |bench| {
+        bench.iter(|| black_box(&x).amax(&[1], false))
+    });
+    group.bench_function("var", |bench| {
+        bench.iter(|| black_box(&x).var(Some(&[1]), 1.0, false))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = kernels;
     config = Criterion::default()
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = elementwise, reduce
+    targets = elementwise, reduce, softmax, reductions
+}
+criterion_group! {
+    name = products;
+    // The n = 512 products take milliseconds: fewer samples keep the group under a minute.
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = matmul
 }
 criterion_group! {
     name = graphs;
     config = Criterion::default().warm_up_time(Duration::from_secs(1));
     targets = chain
 }
-criterion_main!(kernels, graphs);
+criterion_main!(kernels, products, graphs);

@@ -22,7 +22,7 @@ impl Tensor {
         }
         if (step > 0.0 && start > end) || (step < 0.0 && start < end) {
             return Err(runtime_err!(
-                "upper bound and larger bound inconsistent with step sign"
+                "upper bound and lower bound inconsistent with step sign"
             ));
         }
         let len = ((end - start) / step).ceil().max(0.0) as usize;
@@ -51,7 +51,7 @@ impl Tensor {
         // Both halves count from their own end, so the last value is exactly `end`.
         let half = n / 2;
         let values = collect_exact((0..n).map(|i| {
-            if i < half {
+            if i < half || n == 1 {
                 start + step * i as f64
             } else {
                 end - step * (n - 1 - i) as f64

@@ -54,6 +54,11 @@ impl Layout {
         self.offset
     }
 
+    /// Moves the layout to start at `offset` (shape and strides unchanged).
+    pub fn set_offset(&mut self, offset: usize) {
+        self.offset = offset;
+    }
+
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
@@ -223,6 +228,88 @@ impl Iterator for StridedOffsets<'_> {
 }
 
 impl ExactSizeIterator for StridedOffsets<'_> {}
+
+/// Rows of `N` strided operands that share one shape: dimensions that are laid out alike in
+/// every operand are merged, and the last merged dimension becomes the *row*, walked with a
+/// fixed stride per operand. Kernels loop over rows instead of calling an iterator per
+/// element, and a row with stride 1 (or 0) is a slice (or one repeated value).
+pub struct Rows<const N: usize> {
+    outer_shape: Shape,
+    outer_strides: [Shape; N],
+    offsets: [usize; N],
+    /// Elements per row.
+    pub len: usize,
+    /// Each operand's stride along the row.
+    pub strides: [usize; N],
+}
+
+impl<const N: usize> Rows<N> {
+    /// The rows of `layouts`, which must all have the same shape.
+    pub fn new(layouts: [&Layout; N]) -> Self {
+        let shape = layouts[0].shape();
+        // (size, strides) per dimension, size-1 dimensions dropped, merged from the back.
+        let mut dims: Vec<(usize, [usize; N])> = Vec::with_capacity(shape.len());
+        for d in (0..shape.len()).rev() {
+            if shape[d] == 1 {
+                continue;
+            }
+            let strides: [usize; N] = std::array::from_fn(|k| layouts[k].strides()[d]);
+            match dims.last_mut() {
+                Some((size, inner)) if (0..N).all(|k| strides[k] == inner[k] * *size) => {
+                    *size *= shape[d];
+                }
+                _ => dims.push((shape[d], strides)),
+            }
+        }
+        let (len, strides) = match dims.first() {
+            Some(&(size, strides)) => (size, strides),
+            None => (usize::from(shape.iter().all(|&n| n != 0)), [0; N]),
+        };
+        let outer = dims.get(1..).unwrap_or(&[]);
+        Rows {
+            outer_shape: outer.iter().rev().map(|(size, _)| *size).collect(),
+            outer_strides: std::array::from_fn(|k| outer.iter().rev().map(|(_, s)| s[k]).collect()),
+            offsets: std::array::from_fn(|k| layouts[k].offset()),
+            len: if shape.contains(&0) { 0 } else { len },
+            strides,
+        }
+    }
+
+    /// Number of rows.
+    pub fn count(&self) -> usize {
+        if self.len == 0 {
+            0
+        } else {
+            self.outer_shape.iter().product()
+        }
+    }
+
+    /// Calls `f` with each row's starting offsets, in row-major order.
+    pub fn for_each(&self, mut f: impl FnMut([usize; N])) {
+        let count = self.count();
+        if count == 0 {
+            return;
+        }
+        let mut index = Shape::from_elem(0, self.outer_shape.len());
+        let mut base = self.offsets;
+        for _ in 0..count {
+            f(base);
+            for d in (0..index.len()).rev() {
+                index[d] += 1;
+                for (b, s) in base.iter_mut().zip(&self.outer_strides) {
+                    *b += s[d];
+                }
+                if index[d] < self.outer_shape[d] {
+                    break;
+                }
+                for (b, s) in base.iter_mut().zip(&self.outer_strides) {
+                    *b -= s[d] * self.outer_shape[d];
+                }
+                index[d] = 0;
+            }
+        }
+    }
+}
 
 /// Normalises a possibly negative dimension index, with PyTorch's `IndexError` text.
 pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {

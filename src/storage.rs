@@ -396,12 +396,13 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ty) => {
+    ($t:ty, $exp:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            #[inline(always)]
             fn exp(self) -> Self {
-                <$t>::exp(self)
+                $exp(self)
             }
             fn ln(self) -> Self {
                 <$t>::ln(self)
@@ -445,5 +446,6 @@ macro_rules! impl_float {
         }
     };
 }
-impl_float!(f32);
-impl_float!(f64);
+// float32 `exp` is the vectorisable one (see `kernels::vector_math`); float64 keeps libm's.
+impl_float!(f32, crate::kernels::vector_math::exp_f32);
+impl_float!(f64, f64::exp);

@@ -248,10 +248,12 @@ impl Tensor {
         let buffer = self.0.storage.read();
         let data = T::slice(&buffer);
         let layout = &self.0.layout;
-        if layout.is_contiguous() {
+        if layout.numel() == 0 {
+            f(&[])
+        } else if layout.is_contiguous() {
             f(&data[layout.offset()..layout.offset() + layout.numel()])
         } else {
-            let gathered = crate::storage::collect_exact(layout.offsets().map(|i| data[i]));
+            let gathered = crate::kernels::elementwise::gather(data, layout);
             f(&gathered)
         }
     }

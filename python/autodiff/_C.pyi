@@ -8,12 +8,14 @@ tower).
 
 import builtins
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Final, final, overload
+from types import EllipsisType
+from typing import Any, ClassVar, Final, Literal, final, overload
 
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import Self, TypeAlias, disjoint_base
 
+from autodiff import return_types
 from autodiff._size import Size
 
 # The module exports a dtype named `bool`, and `Tensor` has methods named `bool`, `float` and
@@ -47,6 +49,20 @@ __all__ = [
     "set_default_dtype",
     "_run_backward",
     "_run_grad",
+    "arange",
+    "linspace",
+    "eye",
+    "rand",
+    "rand_like",
+    "randn",
+    "randn_like",
+    "randint",
+    "full_like",
+    "empty_like",
+    "_manual_seed",
+    "_initial_seed",
+    "cat",
+    "stack",
     "from_numpy",
     "from_dlpack",
 ]
@@ -76,6 +92,13 @@ _DTypeLike: TypeAlias = dtype | type[_float] | type[_int] | type[_bool]
 _TensorOrNumber: TypeAlias = Tensor | _float
 # A `dim` argument: one dimension or several.
 _Dims: TypeAlias = _int | Sequence[_int]
+# One entry of an index expression: an int, a slice, `...`, `None` (a new axis), or a bool, a
+# tensor, nested sequences or a NumPy array (an int64 index or a bool mask).
+_IndexItem: TypeAlias = (
+    _int | slice | EllipsisType | None | Tensor | Sequence[Any] | npt.NDArray[Any]
+)
+# A whole index expression, as `x[...]` takes it: one entry, or a tuple of several.
+_Index: TypeAlias = _IndexItem | tuple[_IndexItem, ...]
 
 float32: Final[dtype]
 """32-bit float, the default dtype."""
@@ -241,7 +264,7 @@ class Tensor:
         """Whether the elements are laid out row-major without gaps."""
     def stride(self) -> tuple[_int, ...]:
         """Elements to step in storage per index along each dimension."""
-    __array_priority__: ClassVar[float]
+    __array_priority__: ClassVar[_float]
     """Makes NumPy defer to ``Tensor``'s operators (``np.float64(2) * t`` is a tensor)."""
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: _bool | None = None
@@ -344,6 +367,118 @@ class Tensor:
         """Sum of all elements, or over ``dim``; ``dtype`` converts the input first."""
     def mean(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
         """Mean of all elements, or over ``dim``."""
+    def prod(
+        self, dim: _int | None = None, keepdim: _bool = False, *, dtype: _DTypeLike | None = None
+    ) -> Tensor:
+        """Product of all elements, or along ``dim``; ``dtype`` converts the input first."""
+    @overload
+    def max(self, dim: None = None, keepdim: _bool = False) -> Tensor:
+        """The largest element."""
+    @overload
+    def max(self, dim: _int, keepdim: _bool = False) -> return_types.max:
+        """``(values, indices)`` of the largest elements along ``dim``."""
+    # The runtime names the tensor argument `dim` too (PyTorch's `other=` keyword is a
+    # TypeError here), so its overload does as well.
+    @overload
+    def max(self, dim: Tensor) -> Tensor:
+        """The elementwise maximum with the tensor passed as ``dim``, broadcasting."""
+    @overload
+    def min(self, dim: None = None, keepdim: _bool = False) -> Tensor:
+        """The smallest element."""
+    @overload
+    def min(self, dim: _int, keepdim: _bool = False) -> return_types.min:
+        """``(values, indices)`` of the smallest elements along ``dim``."""
+    @overload
+    def min(self, dim: Tensor) -> Tensor:
+        """The elementwise minimum with the tensor passed as ``dim``, broadcasting."""
+    def amax(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
+        """The largest elements over ``dim`` (all dimensions when ``None`` or empty)."""
+    def amin(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
+        """The smallest elements over ``dim`` (all dimensions when ``None`` or empty)."""
+    def argmax(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
+        """Index of the largest element, of the flattened tensor or along ``dim`` (int64)."""
+    def argmin(self, dim: _int | None = None, keepdim: _bool = False) -> Tensor:
+        """Index of the smallest element, of the flattened tensor or along ``dim`` (int64)."""
+    # `dim` may also be `unbiased` itself (`x.var(False)`): a bool is an int, so `_Dims` has it.
+    def var(
+        self,
+        dim: _Dims | None = None,
+        unbiased: _bool | None = None,
+        keepdim: _bool = False,
+        *,
+        correction: _float | None = None,
+    ) -> Tensor:
+        """Variance over ``dim`` (all elements by default), with Bessel's correction unless
+        ``unbiased=False`` or ``correction=`` says otherwise."""
+    def std(
+        self,
+        dim: _Dims | None = None,
+        unbiased: _bool | None = None,
+        keepdim: _bool = False,
+        *,
+        correction: _float | None = None,
+    ) -> Tensor:
+        """Standard deviation over ``dim`` (see ``var``)."""
+    def norm(
+        self,
+        p: _float | Literal["fro"] | None = None,
+        dim: _Dims | None = None,
+        keepdim: _bool = False,
+        dtype: _DTypeLike | None = None,
+    ) -> Tensor:
+        """The vector ``p``-norm (default 2, also ``"fro"``) of all elements, or over ``dim``."""
+    def logsumexp(self, dim: _Dims, keepdim: _bool = False) -> Tensor:
+        """``log(sum(exp(x)))`` over ``dim``, computed without overflow."""
+    def all(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
+        """Whether all elements (over ``dim``) are non-zero, as a bool tensor."""
+    def any(self, dim: _Dims | None = None, keepdim: _bool = False) -> Tensor:
+        """Whether any element (over ``dim``) is non-zero, as a bool tensor."""
+    def softmax(self, dim: _int, dtype: _DTypeLike | None = None) -> Tensor:
+        """Softmax along ``dim``; ``dtype`` converts the input first."""
+    def log_softmax(self, dim: _int, dtype: _DTypeLike | None = None) -> Tensor:
+        """Log-softmax along ``dim``; ``dtype`` converts the input first."""
+
+    # ---- matrix products ----
+    # The argument is named `other` in each (PyTorch's are `mat2`, `vec`, `tensor`, `vec2`).
+
+    def matmul(self, other: Tensor) -> Tensor:
+        """The matrix product with NumPy's broadcasting rules (``self @ other``)."""
+    def mm(self, other: Tensor) -> Tensor:
+        """The product of two matrices."""
+    def bmm(self, other: Tensor) -> Tensor:
+        """The batched product of two 3-d tensors."""
+    def mv(self, other: Tensor) -> Tensor:
+        """The product of a matrix and a vector."""
+    def dot(self, other: Tensor) -> Tensor:
+        """The inner product of two vectors."""
+    def outer(self, other: Tensor) -> Tensor:
+        """The outer product of two vectors."""
+
+    # ---- indexing, joining and splitting ----
+
+    def __getitem__(self, index: _Index, /) -> Tensor:
+        """``self[index]``: a view for ints, slices, ``...`` and ``None``; a copy when the index
+        holds a tensor (an int64 index or a bool mask)."""
+    def __setitem__(self, index: _Index, value: _TensorOrNumber, /) -> None:
+        """``self[index] = value`` in place, broadcasting ``value``."""
+    def narrow(self, dim: _int, start: _int, length: _int) -> Tensor:
+        """``length`` elements from ``start`` along ``dim`` (a view)."""
+    def select(self, dim: _int, index: _int) -> Tensor:
+        """The slice at ``index`` along ``dim``, without that dimension (a view)."""
+    def split(self, split_size: _int | Sequence[_int], dim: _int = 0) -> tuple[Tensor, ...]:
+        """Views of ``split_size`` elements along ``dim``, or of the sizes in a list."""
+    def chunk(self, chunks: _int, dim: _int = 0) -> tuple[Tensor, ...]:
+        """``chunks`` views of (nearly) equal size along ``dim``."""
+    def unbind(self, dim: _int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, each without that dimension."""
+    def unflatten(self, dim: _int, sizes: Sequence[_int]) -> Tensor:
+        """Dimension ``dim`` split into ``sizes``."""
+    def gather(self, dim: _int, index: Tensor) -> Tensor:
+        """Values along ``dim`` picked by the int64 tensor ``index``."""
+    def index_select(self, dim: _int, index: Tensor) -> Tensor:
+        """The slices at the int64 vector ``index`` along ``dim``."""
+    def masked_fill(self, mask: Tensor, value: _TensorOrNumber) -> Tensor:
+        """``value`` where the bool tensor ``mask`` holds, else this tensor's elements."""
 
     # ---- operators ----
 
@@ -367,6 +502,10 @@ class Tensor:
         """``self ** exponent``: ``PowBackward0`` for a number, ``PowBackward1`` for a tensor."""
     def __rpow__(self, base: _TensorOrNumber, modulo: None = None, /) -> Tensor:
         """``base ** self``."""
+    def __matmul__(self, other: Tensor, /) -> Tensor:
+        """``self @ other``."""
+    def __rmatmul__(self, other: Tensor, /) -> Tensor:
+        """``other @ self``."""
     def __neg__(self) -> Tensor:
         """``-self``."""
     def __pos__(self) -> Self:
@@ -499,6 +638,214 @@ def ones_like(
     requires_grad: _bool = False,
 ) -> Tensor:
     """Ones with the shape (and by default the dtype) of ``input``."""
+
+def full_like(
+    input: Tensor,
+    fill_value: _TensorOrNumber,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """A tensor with the shape (and by default the dtype) of ``input``, filled with
+    ``fill_value``."""
+
+def empty_like(
+    input: Tensor,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """An uninitialised tensor shaped like ``input``; here always zero-filled."""
+
+# Numbers here may also be one-element tensors. Integer bounds give int64, as in PyTorch.
+def arange(
+    start: _TensorOrNumber | None = None,
+    end: _TensorOrNumber | None = None,
+    step: _TensorOrNumber | None = None,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; ``arange(end)`` starts at 0."""
+
+def linspace(
+    start: _TensorOrNumber,
+    end: _TensorOrNumber,
+    steps: _int,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+
+def eye(
+    n: _int,
+    m: _int | None = None,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """The identity matrix with ``n`` rows and ``m`` (default ``n``) columns."""
+
+# ---- random tensors (one default generator: `generator=` must be left out or `None`) ----
+
+@overload
+def rand(
+    *args: _int,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Uniform samples in ``[0, 1)`` of the given size, e.g. ``rand(2, 3)``."""
+
+@overload
+def rand(
+    shape: Sequence[_int],
+    /,
+    *,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Uniform samples in ``[0, 1)`` of the given size, e.g. ``rand((2, 3))``."""
+
+@overload
+def rand(
+    *,
+    size: Sequence[_int] | None = None,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Uniform samples in ``[0, 1)`` of the given size, e.g. ``rand(size=(2, 3))``."""
+
+def rand_like(
+    input: Tensor,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Uniform samples in ``[0, 1)`` with the shape (and by default the dtype) of ``input``."""
+
+@overload
+def randn(
+    *args: _int,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Standard normal samples of the given size, e.g. ``randn(2, 3)``."""
+
+@overload
+def randn(
+    shape: Sequence[_int],
+    /,
+    *,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Standard normal samples of the given size, e.g. ``randn((2, 3))``."""
+
+@overload
+def randn(
+    *,
+    size: Sequence[_int] | None = None,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Standard normal samples of the given size, e.g. ``randn(size=(2, 3))``."""
+
+def randn_like(
+    input: Tensor,
+    *,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Standard normal samples with the shape (and by default the dtype) of ``input``."""
+
+@overload
+def randint(
+    high: _int,
+    shape: _Dims,
+    /,
+    *,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Integers uniform in ``[0, high)`` (int64 by default), e.g. ``randint(10, (2, 3))``."""
+
+@overload
+def randint(
+    low: _int,
+    high: _int,
+    shape: _Dims,
+    /,
+    *,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Integers uniform in ``[low, high)`` (int64 by default), e.g. ``randint(3, 10, (2,))``."""
+
+@overload
+def randint(
+    high: _int,
+    /,
+    *,
+    size: _Dims | None = None,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Integers uniform in ``[0, high)``, e.g. ``randint(10, size=(2, 3))``."""
+
+@overload
+def randint(
+    low: _int,
+    high: _int,
+    /,
+    *,
+    size: _Dims | None = None,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: str | None = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """Integers uniform in ``[low, high)``, e.g. ``randint(3, 10, size=(2,))``."""
+
+def _manual_seed(seed: _int) -> None:
+    """Restarts the default generator from ``seed`` (``autodiff.manual_seed`` wraps this)."""
+
+def _initial_seed() -> _int:
+    """The seed the default generator started from."""
+
+# ---- joining ----
+
+# A list or a tuple, as PyTorch takes them; not any sequence.
+def cat(tensors: tuple[Tensor, ...] | list[Tensor], dim: _int = 0) -> Tensor:
+    """Joins tensors along an existing dimension."""
+
+def stack(tensors: tuple[Tensor, ...] | list[Tensor], dim: _int = 0) -> Tensor:
+    """Joins same-shaped tensors along a new dimension."""
 
 # ---- functions whose first argument may be a number ----
 

@@ -7,12 +7,15 @@ tensor([1, 0])
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from ._C import Tensor
 
 
 class _ValuesIndices(NamedTuple):
-    values: Any
-    indices: Any
+    values: Tensor
+    indices: Tensor
 
 
 def _named(name: str) -> type:
@@ -22,7 +25,14 @@ def _named(name: str) -> type:
     return type(name, (_ValuesIndices,), {"__repr__": __repr__, "__module__": __name__})
 
 
-max = _named("max")  # noqa: A001 - PyTorch's name
-min = _named("min")  # noqa: A001
+if TYPE_CHECKING:
+    # What `_named` builds, as classes that mypy can use as types (`Tensor.max`'s return type).
+    class max(_ValuesIndices): ...  # noqa: A001 - PyTorch's name
+
+    class min(_ValuesIndices): ...  # noqa: A001
+
+else:
+    max = _named("max")  # noqa: A001 - PyTorch's name
+    min = _named("min")  # noqa: A001
 
 __all__ = ["max", "min"]

@@ -5,8 +5,8 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, Layout};
-use crate::storage::{collect_exact, Element};
+use crate::layout::{broadcast_shapes, Layout, Rows};
+use crate::storage::Element;
 use crate::tensor::Tensor;
 
 /// Below this many elements a kernel runs on the calling thread: splitting costs more than
@@ -21,12 +21,12 @@ fn build<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Syn
     let mut out: Vec<U> = crate::storage::vec_with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if n < PARALLEL_MIN {
-        fill(0, spare);
+        super::vectorized(|| fill(0, spare));
     } else {
         spare
             .par_chunks_mut(CHUNK)
             .enumerate()
-            .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+            .for_each(|(i, chunk)| super::vectorized(|| fill(i * CHUNK, chunk)));
     }
     // SAFETY: every one of the `n` slots was written by `fill` above.
     unsafe { out.set_len(n) };
@@ -81,7 +81,23 @@ pub fn zip<T: Element, U: Element>(
         map_slice(&db[lb.offset()..lb.offset() + n], |y| f(x, y))
     } else {
         let (ba, bb) = (la.broadcast_to(&shape), lb.broadcast_to(&shape));
-        collect_exact(ba.offsets().zip(bb.offsets()).map(|(i, j)| f(da[i], db[j])))
+        let rows = Rows::new([&ba, &bb]);
+        let (len, [sa, sb]) = (rows.len, rows.strides);
+        let mut out = crate::storage::vec_with_capacity(n);
+        super::vectorized(|| {
+            rows.for_each(|[i, j]| match (sa, sb) {
+                (1, 1) => out.extend(
+                    da[i..i + len]
+                        .iter()
+                        .zip(&db[j..j + len])
+                        .map(|(&x, &y)| f(x, y)),
+                ),
+                (1, 0) => out.extend(da[i..i + len].iter().map(|&x| f(x, db[j]))),
+                (0, 1) => out.extend(db[j..j + len].iter().map(|&y| f(da[i], y))),
+                _ => out.extend((0..len).map(|k| f(da[i + k * sa], db[j + k * sb]))),
+            })
+        });
+        out
     };
     Ok(Tensor::from_buffer(U::into_buffer(out), &shape))
 }
@@ -99,12 +115,12 @@ pub fn zip3<C: Element, T: Element>(
     let lc = c.layout().broadcast_to(&shape);
     let la = a.layout().broadcast_to(&shape);
     let lb = b.layout().broadcast_to(&shape);
-    let out = collect_exact(
-        lc.offsets()
-            .zip(la.offsets())
-            .zip(lb.offsets())
-            .map(|((i, j), k)| f(dc[i], da[j], db[k])),
-    );
+    let rows = Rows::new([&lc, &la, &lb]);
+    let (len, [sc, sa, sb]) = (rows.len, rows.strides);
+    let mut out = crate::storage::vec_with_capacity(shape.iter().product());
+    rows.for_each(|[i, j, k]| {
+        out.extend((0..len).map(|e| f(dc[i + e * sc], da[j + e * sa], db[k + e * sb])));
+    });
     Ok(Tensor::from_buffer(T::into_buffer(out), &shape))
 }
 
@@ -134,16 +150,20 @@ pub fn update_in_place<T: Element>(
     }
     // Read the source first: it may share the destination's storage.
     let src_values: Vec<T> = {
-        let layout = src.layout().broadcast_to(&shape);
         let buffer = src.storage().read();
-        let data = T::slice(&buffer);
-        collect_exact(layout.offsets().map(|i| data[i]))
+        gather(T::slice(&buffer), &src.layout().broadcast_to(&shape))
     };
     let mut buffer = dst.storage().write();
     let data = T::slice_mut(&mut buffer);
-    for (i, y) in dst.layout().offsets().zip(src_values) {
-        data[i] = f(data[i], y);
-    }
+    let rows = Rows::new([dst.layout()]);
+    let (len, [stride]) = (rows.len, rows.strides);
+    let mut values = src_values.into_iter();
+    rows.for_each(|[base]| {
+        for (k, y) in (0..len).zip(values.by_ref()) {
+            let i = base + k * stride;
+            data[i] = f(data[i], y);
+        }
+    });
     drop(buffer);
     dst.bump_version();
     Ok(())
@@ -151,9 +171,24 @@ pub fn update_in_place<T: Element>(
 
 /// A contiguous copy of `layout`'s elements out of `data`.
 pub fn gather<T: Element>(data: &[T], layout: &Layout) -> Vec<T> {
-    if layout.is_contiguous() {
-        data[layout.offset()..layout.offset() + layout.numel()].to_vec()
-    } else {
-        collect_exact(layout.offsets().map(|i| data[i]))
+    let mut out = crate::storage::vec_with_capacity(layout.numel());
+    gather_into(&mut out, data, layout);
+    out
+}
+
+/// Appends `layout`'s elements out of `data` to `out`, row by row.
+pub fn gather_into<T: Element>(out: &mut Vec<T>, data: &[T], layout: &Layout) {
+    if layout.numel() == 0 {
+        return;
     }
+    if layout.is_contiguous() {
+        out.extend_from_slice(&data[layout.offset()..layout.offset() + layout.numel()]);
+        return;
+    }
+    let rows = Rows::new([layout]);
+    let (len, [stride]) = (rows.len, rows.strides);
+    rows.for_each(|[base]| match stride {
+        1 => out.extend_from_slice(&data[base..base + len]),
+        _ => out.extend((0..len).map(|k| data[base + k * stride])),
+    });
 }

@@ -17,7 +17,7 @@ pub fn batched_matmul<T: Element>(a: &Tensor, b: &Tensor) -> Tensor {
     let m = lb.shape()[2];
     let mut out: Vec<T> = crate::storage::vec_with_capacity(batch * n * m);
     out.resize(batch * n * m, T::default());
-    if n * m > 0 {
+    if n * m > 0 && k > 0 {
         let buf_a = a.storage().read();
         let buf_b = b.storage().read();
         let (da, db) = (T::slice(&buf_a), T::slice(&buf_b));

@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::elementwise::gather_into;
 use crate::layout::{Layout, Shape};
 use crate::storage::{collect_exact, Element};
 use crate::tensor::Tensor;
@@ -13,17 +14,10 @@ use crate::tensor::Tensor;
 /// Elements below which a reduction runs on the calling thread.
 const PARALLEL_MIN: usize = 1 << 16;
 
-/// Sums a slice in f64 with four independent accumulators (they vectorise).
+/// Sums a slice in f64 (see [`super::vector_math::sum_as_f64`]).
+#[inline(always)]
 pub fn sum_f64<T: Element>(values: &[T]) -> f64 {
-    let mut lanes = [0.0f64; 4];
-    let chunks = values.chunks_exact(4);
-    let tail_sum: f64 = chunks.remainder().iter().fold(0.0, |a, x| a + x.to_f64());
-    for chunk in chunks {
-        for (lane, &x) in lanes.iter_mut().zip(chunk) {
-            *lane += x.to_f64();
-        }
-    }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail_sum
+    super::vector_math::sum_as_f64(values)
 }
 
 /// The kept (outer) and reduced (inner) parts of a layout.
@@ -62,7 +56,7 @@ pub fn reduce_lanes<T: Element, U: Element>(
     let buffer = t.storage().read();
     let data = T::slice(&buffer);
     let out: Vec<U> = if inner.is_contiguous() {
-        let lane = |base: usize| f(&data[base..base + lane_len]);
+        let lane = |base: usize| super::vectorized(|| f(&data[base..base + lane_len]));
         if outer.numel() > 1 && layout.numel() >= PARALLEL_MIN {
             let bases: Vec<usize> = collect_exact(outer.offsets());
             bases.par_iter().map(|&b| lane(b)).collect()
@@ -71,9 +65,11 @@ pub fn reduce_lanes<T: Element, U: Element>(
         }
     } else {
         let mut scratch: Vec<T> = Vec::with_capacity(lane_len);
+        let mut lane = Layout::new(inner.shape().into(), inner.strides().into(), 0);
         collect_exact(outer.offsets().map(|base| {
             scratch.clear();
-            scratch.extend(inner.offsets().map(|i| data[base + i]));
+            lane.set_offset(base);
+            gather_into(&mut scratch, data, &lane);
             f(&scratch)
         }))
     };
@@ -83,6 +79,9 @@ pub fn reduce_lanes<T: Element, U: Element>(
 /// Sums `t` over `dims` (sorted, unique), keeping them with size 1. Integer and bool inputs
 /// sum exactly (wrapping) to `i64`.
 pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
+    if let Some(sums) = sum_leading_dims::<T, U>(t, dims) {
+        return sums;
+    }
     if T::DTYPE.is_float() {
         reduce_lanes::<T, U>(t, dims, |lane| U::from_f64(sum_f64(lane)))
     } else {
@@ -93,4 +92,36 @@ pub fn sum_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Tensor {
             )
         })
     }
+}
+
+/// Sums over leading dimensions of contiguous float data (a batch dimension, as in the
+/// gradient of a broadcast bias) by adding whole rows into f64 accumulators: reading lanes
+/// down the columns would jump through memory. `None` when the layout does not fit.
+fn sum_leading_dims<T: Element, U: Element>(t: &Tensor, dims: &[usize]) -> Option<Tensor> {
+    let layout = t.layout();
+    let is_prefix = dims.iter().enumerate().all(|(i, &d)| i == d);
+    if !T::DTYPE.is_float() || !layout.is_contiguous() || !is_prefix || dims.len() == layout.ndim()
+    {
+        return None;
+    }
+    let width: usize = layout.shape()[dims.len()..].iter().product();
+    if width < 2 {
+        return None;
+    }
+    let buffer = t.storage().read();
+    let data = &T::slice(&buffer)[layout.offset()..layout.offset() + layout.numel()];
+    let mut sums = vec![0.0f64; width];
+    super::vectorized(|| {
+        for row in data.chunks_exact(width) {
+            for (acc, &x) in sums.iter_mut().zip(row) {
+                *acc += x.to_f64();
+            }
+        }
+    });
+    let mut shape: Shape = layout.shape().into();
+    for &d in dims {
+        shape[d] = 1;
+    }
+    let out = collect_exact(sums.into_iter().map(U::from_f64));
+    Some(Tensor::from_buffer(U::into_buffer(out), &shape))
 }

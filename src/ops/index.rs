@@ -73,13 +73,19 @@ impl BackwardFn for PutAddBackward {
 /// Backward of `masked_fill`: the gradient passes where the mask is false; a value tensor
 /// gets the sum where it is true.
 struct MaskedFillBackward {
+    /// A tensor value (`MaskedFillBackward1`) rather than a Python number.
+    value_is_tensor: bool,
     input_shape: Shape,
     value_dtype: DType,
 }
 
 impl BackwardFn for MaskedFillBackward {
     fn name(&self) -> &'static str {
-        "MaskedFillBackward0"
+        if self.value_is_tensor {
+            "MaskedFillBackward1"
+        } else {
+            "MaskedFillBackward0"
+        }
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let (g, mask) = (ctx.grad(), ctx.saved(0)?);
@@ -165,7 +171,13 @@ impl Tensor {
     /// do not require grad or under `no_grad`).
     pub fn index_put_(&self, items: &[IndexItem], value: &Tensor) -> Result<()> {
         let resolved = self.detach().resolve_index(items)?;
-        let through_view = resolved.advanced.is_none();
+        // PyTorch writes through a view unless the index selects the whole tensor as it is,
+        // and names the view in its error.
+        let whole = resolved.view.layout() == self.layout();
+        let true_mask = items
+            .iter()
+            .any(|i| matches!(i, IndexItem::Tensor(t) if t.ndim() == 0));
+        let through_view = (resolved.advanced.is_none() && !whole) || true_mask;
         if through_view && self.requires_grad() && self.is_leaf() && crate::is_grad_enabled() {
             // Basic indices write through a view, and PyTorch names it so.
             return Err(runtime_err!(
@@ -174,18 +186,23 @@ impl Tensor {
             ));
         }
         self.check_in_place()?;
+        if resolved.advanced.is_some()
+            && !value.is_wrapped_number()
+            && value.dtype() != self.dtype()
+        {
+            return Err(runtime_err!(
+                "Index put requires the source and destination dtypes match, got {} for the \
+                 destination and {} for the source.",
+                self.dtype().scalar_type_name(),
+                value.dtype().scalar_type_name()
+            ));
+        }
         let value = value.cast(self.dtype());
         let view = &resolved.view;
         match resolved.advanced {
             None => {
-                let shape = broadcast_shapes(view.shape(), value.shape())?;
-                if shape.as_slice() != view.shape() {
-                    return Err(runtime_err!(
-                        "output with shape {:?} doesn't match the broadcast shape {:?}",
-                        view.shape(),
-                        shape.as_slice()
-                    ));
-                }
+                // PyTorch's `copy_` broadcasts the value with `expand` and its message.
+                let value = value.detach().expand(view.shape())?;
                 crate::dispatch!(self.dtype(), T => {
                     crate::kernels::elementwise::update_in_place::<T>(view, &value, |_, v| v)
                 })
@@ -235,6 +252,13 @@ impl Tensor {
                 IndexItem::NewAxis | IndexItem::Ellipsis => 0,
             })
             .sum();
+        if consumed > 0 && self.ndim() == 0 {
+            return Err(Error::Index(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or \
+                 `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+                    .into(),
+            ));
+        }
         if consumed > self.ndim() {
             return Err(Error::Index(format!(
                 "too many indices for tensor of dimension {}",
@@ -253,22 +277,41 @@ impl Tensor {
         }
         let mut view = self.clone();
         let mut dim = 0usize;
+        // The dimension of `self` the next entry indexes (ints remove theirs from `view`).
+        let mut source_dim = 0usize;
         let mut advanced: Vec<(usize, Tensor)> = Vec::new();
         for item in items {
             match item {
-                IndexItem::Int(i) => view = view.select(dim as i64, *i)?,
+                IndexItem::Int(i) => {
+                    let size = view.shape()[dim] as i64;
+                    if *i < -size || *i >= size {
+                        return Err(Error::Index(format!(
+                            "index {i} is out of bounds for dimension {source_dim} with size {size}"
+                        )));
+                    }
+                    view = view.select(dim as i64, *i)?;
+                    source_dim += 1;
+                }
                 IndexItem::Slice { start, stop, step } => {
                     if *step == 0 {
                         return Err(Error::Value("slice step cannot be zero".into()));
                     }
-                    view = view.slice(dim as i64, *start, *stop, *step)?;
+                    // A bare `:` among several entries is no op at all in PyTorch.
+                    let bare = start.is_none() && stop.is_none() && *step == 1;
+                    if !(bare && items.len() > 1) {
+                        view = view.slice(dim as i64, *start, *stop, *step)?;
+                    }
                     dim += 1;
+                    source_dim += 1;
                 }
                 IndexItem::NewAxis => {
                     view = view.unsqueeze(dim as i64)?;
                     dim += 1;
                 }
-                IndexItem::Ellipsis => dim += self.ndim() - consumed,
+                IndexItem::Ellipsis => {
+                    dim += self.ndim() - consumed;
+                    source_dim += self.ndim() - consumed;
+                }
                 IndexItem::Tensor(mask) if mask.dtype() == DType::Bool => {
                     if mask.ndim() == 0 {
                         // `x[True]` adds a dimension of size 1 (0 for `x[False]`).
@@ -294,10 +337,12 @@ impl Tensor {
                         advanced.push((dim + j, column));
                     }
                     dim += mask.ndim();
+                    source_dim += mask.ndim();
                 }
                 IndexItem::Tensor(index) if index.dtype() == DType::I64 => {
                     advanced.push((dim, index.clone()));
                     dim += 1;
+                    source_dim += 1;
                 }
                 IndexItem::Tensor(_) => {
                     return Err(Error::Index(
@@ -369,7 +414,9 @@ impl Tensor {
     pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
         let d = normalize_dim(dim, self.ndim())?;
         if index.dtype() != DType::I64 {
-            return Err(runtime_err!("gather(): Expected dtype int64 for index"));
+            return Err(runtime_err!(
+                "gather(): Expected dtype int32/int64 for index"
+            ));
         }
         if index.ndim() != self.ndim() && !(index.ndim() <= 1 && self.ndim() <= 1) {
             return Err(runtime_err!(
@@ -393,12 +440,11 @@ impl Tensor {
         let positions: Vec<i64> = idx.with_values::<i64, _>(|values| {
             let mut out = Vec::with_capacity(values.len());
             for (flat, &v) in values.iter().enumerate() {
-                if v < -size || v >= size {
+                if v < 0 || v >= size {
                     return Err(runtime_err!(
                         "index {v} is out of bounds for dimension {d} with size {size}"
                     ));
                 }
-                let v = if v < 0 { v + size } else { v };
                 let mut rest = flat;
                 let mut pos = 0;
                 for k in 0..index_layout.ndim() {
@@ -458,6 +504,7 @@ impl Tensor {
         let inputs = [self, value];
         if needs_grad(&inputs) {
             let backward = MaskedFillBackward {
+                value_is_tensor: !value.is_wrapped_number(),
                 input_shape: self.shape_vec(),
                 value_dtype: value.dtype(),
             };
@@ -478,7 +525,16 @@ impl Tensor {
 fn positions_of(view: &Tensor, advanced: &[(usize, Tensor)]) -> Result<(Vec<i64>, Shape)> {
     let mut index_shape: Shape = Shape::new();
     for (_, t) in advanced {
-        index_shape = broadcast_shapes(&index_shape, t.shape())?;
+        index_shape = broadcast_shapes(&index_shape, t.shape()).map_err(|_| {
+            let shapes: Vec<String> = advanced
+                .iter()
+                .map(|(_, t)| format!("{:?}", t.shape()))
+                .collect();
+            Error::Index(format!(
+                "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+                shapes.join(", ")
+            ))
+        })?;
     }
     let strides = contiguous_strides(view.shape());
     let count: usize = index_shape.iter().product();

@@ -299,6 +299,12 @@ impl Tensor {
                 .mm(other)?
                 .squeeze_as(Some(&[0]), "SqueezeBackward4"),
             (2, 2) => self.mm(other),
+            (2, _) if self.requires_grad() => {
+                // PyTorch folds this case through the transposes, and copies the result back
+                // to row-major order (`CloneBackward0`).
+                let folded = other.transpose(-2, -1)?.matmul(&self.t()?)?;
+                folded.transpose(-2, -1)?.clone_data()
+            }
             (_, 1 | 2) => {
                 // Fold the batch dimensions into the rows: one large product instead of many.
                 let rows = self.shape()[..da - 1].iter().product();

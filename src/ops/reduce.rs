@@ -107,8 +107,10 @@ enum Rule {
     Mean,
     /// The product of the other elements (zeros handled exactly).
     Prod,
-    /// Split evenly among the elements equal to the result (ties of max, min, amax, amin).
-    Evenly,
+    /// Split evenly among the elements equal to the result (ties of max, min, amax, amin);
+    /// with `true`, a NaN result counts as equal to the NaN it came from (`max()`/`min()`,
+    /// but not `amax`/`amin`, whose gradient is NaN then, as in PyTorch).
+    Evenly(bool),
     /// `2 (x - mean) / (n - correction)`.
     Var(f64),
     /// `(x - mean) / ((n - correction) std)`.
@@ -141,9 +143,15 @@ impl BackwardFn for ReduceBackward {
             Rule::Sum => g.expand(&r.input_shape)?,
             Rule::Mean => g.div_scalar(n)?.expand(&r.input_shape)?,
             Rule::Prod => prod_backward(&g, &ctx.saved(0)?, &r.kept(&ctx.saved(1)?)?, r)?,
-            Rule::Evenly => {
+            Rule::Evenly(nan_aware) => {
                 let x = ctx.saved(0)?;
-                let hits = x.eq(&r.kept(&ctx.saved(1)?)?)?.cast(x.dtype());
+                let out = r.kept(&ctx.saved(1)?)?;
+                let hits = if nan_aware {
+                    equal_or_both_nan(&x, &out)?
+                } else {
+                    x.eq(&out)?
+                };
+                let hits = hits.cast(x.dtype());
                 let count = hits.sum(Some(&dims), true)?;
                 g.div(&count)?.mul(&hits)?
             }
@@ -156,8 +164,12 @@ impl BackwardFn for ReduceBackward {
                 let x = ctx.saved(0)?;
                 let centered = x.sub(&x.mean(Some(&dims), true)?)?;
                 let std = r.kept(&ctx.saved(1)?)?;
-                centered.mul(&g.div(&std.mul_scalar(n - correction)?)?)?
+                let scaled = centered.mul(&g.div(&std.mul_scalar(n - correction)?)?)?;
+                // A constant lane (std 0) gets a zero gradient, as in PyTorch.
+                Tensor::where_(&std.eq(&zero)?, &zero, &scaled)?
             }
+            // The 0-"norm" counts non-zeros: PyTorch leaves its gradient undefined.
+            Rule::Norm(0.0) => return Ok(smallvec![None]),
             Rule::Norm(p) => norm_backward(&g, &ctx.saved(0)?, &r.kept(&ctx.saved(1)?)?, p, &dims)?,
             Rule::LogSumExp => {
                 let x = ctx.saved(0)?;
@@ -176,25 +188,35 @@ impl BackwardFn for ReduceBackward {
     }
 }
 
-/// The gradient of a product: `out / x`, with zeros handled exactly (a lane with one zero
-/// sends the product of the others to it; with two or more zeros, nothing).
+/// The gradient of a product: `out / x`, with zeros handled exactly. At a zero, the
+/// gradient is the product of the other elements: the non-zeros' product times the other
+/// zeros, which is 1 with no other zero, the other zero itself with one (kept as a
+/// differentiable `sum of zeros - x`, so second derivatives come out right), and 0 beyond.
 fn prod_backward(g: &Tensor, x: &Tensor, out: &Tensor, r: &Reduction) -> Result<Tensor> {
-    let is_zero = x.eq(&Tensor::wrapped_scalar(0.0))?;
+    let zero = Tensor::wrapped_scalar(0.0);
+    let is_zero = x.eq(&zero)?;
     let any_zero = is_zero.with_values::<bool, _>(|v| v.iter().any(|&z| z));
     if !any_zero {
-        return g.mul(out)?.div(x);
+        return g.mul(&out.div(x)?);
     }
     let one = Tensor::wrapped_scalar(1.0);
-    let zero = Tensor::wrapped_scalar(0.0);
+    let dims: Vec<i64> = r.dims.iter().map(|&d| d as i64).collect();
     let x_safe = Tensor::where_(&is_zero, &one, x)?;
-    let others = x_safe
+    let nonzero_product = x_safe
         .prod_over(r.clone(), "ProdBackward1")?
         .reshape(&r.keep_shape)?;
-    let dims: Vec<i64> = r.dims.iter().map(|&d| d as i64).collect();
-    let one_zero = is_zero
-        .sum(Some(&dims), true)?
-        .eq(&Tensor::wrapped_int(1))?;
-    let at_zero = Tensor::where_(&one_zero, &others, &zero)?;
+    let zeros = is_zero.sum(Some(&dims), true)?;
+    let zero_sum = Tensor::where_(&is_zero, x, &zero)?.sum(Some(&dims), true)?;
+    let other_zeros = Tensor::where_(
+        &zeros.eq(&Tensor::wrapped_int(1))?,
+        &one,
+        &Tensor::where_(
+            &zeros.eq(&Tensor::wrapped_int(2))?,
+            &zero_sum.sub(x)?,
+            &zero,
+        )?,
+    )?;
+    let at_zero = nonzero_product.mul(&other_zeros)?;
     let factor = Tensor::where_(&is_zero, &at_zero, &out.div(&x_safe)?)?;
     g.mul(&factor)
 }
@@ -202,9 +224,6 @@ fn prod_backward(g: &Tensor, x: &Tensor, out: &Tensor, r: &Reduction) -> Result<
 /// The gradient of the p-norm, 0 where the norm is 0.
 fn norm_backward(g: &Tensor, x: &Tensor, norm: &Tensor, p: f64, dims: &[i64]) -> Result<Tensor> {
     let zero = Tensor::wrapped_scalar(0.0);
-    if p == 0.0 {
-        return g.mul(&x.zeros_like());
-    }
     if p == 1.0 {
         return x.sign()?.mul(g);
     }
@@ -220,12 +239,19 @@ fn norm_backward(g: &Tensor, x: &Tensor, norm: &Tensor, p: f64, dims: &[i64]) ->
         g.div(&norm.pow_scalar(p - 1.0)?)?
     };
     let scale = Tensor::where_(&norm_is_zero, &zero, &scale)?;
-    let direction = if p == 2.0 {
-        x.clone()
-    } else {
-        x.mul(&x.abs()?.pow_scalar(p - 2.0)?)?
-    };
-    direction.mul(&scale)
+    if p == 2.0 {
+        return x.mul(&scale);
+    }
+    // x |x|^(p-2) is 0 * inf at x = 0 for p < 2; its limit (and PyTorch's value) is 0.
+    let direction = x.mul(&x.abs()?.pow_scalar(p - 2.0)?)?;
+    Tensor::where_(&x.eq(&zero)?, &zero, &direction.mul(&scale)?)
+}
+
+/// Where `a == b`, counting NaN as equal to NaN (which element a NaN maximum came from).
+fn equal_or_both_nan(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    #[allow(clippy::eq_op)] // x != x is the generic NaN test
+    let same = |x: f64, y: f64| x == y || (x != x && y != y);
+    crate::kernels::elementwise::zip::<f64, bool>(&a.cast(DType::F64), &b.cast(DType::F64), same)
 }
 
 /// `argmax` of a lane (first of equals; NaN counts as the largest), or `argmin` with
@@ -245,6 +271,43 @@ fn arg_extreme<T: Element>(lane: &[T], smallest: bool) -> usize {
         }
     }
     best
+}
+
+/// The largest (or with `smallest`, the smallest) element of a non-empty lane; NaN wins.
+/// Eight independent accumulators let the loop vectorise.
+fn extreme_value<T: Element>(lane: &[T], smallest: bool) -> T {
+    let pick = |m: T, x: T| {
+        let better = if smallest { x < m } else { x > m };
+        if better {
+            x
+        } else {
+            m
+        }
+    };
+    let mut best = [lane[0]; 8];
+    let mut nan = [false; 8];
+    let chunks = lane.chunks_exact(8);
+    let mut tail = lane[0];
+    let mut tail_nan = false;
+    for &x in chunks.remainder() {
+        tail = pick(tail, x);
+        #[allow(clippy::eq_op)] // x != x is the generic NaN test
+        let is_nan = x != x;
+        tail_nan |= is_nan;
+    }
+    for chunk in chunks {
+        for ((b, n), &x) in best.iter_mut().zip(nan.iter_mut()).zip(chunk) {
+            *b = pick(*b, x);
+            #[allow(clippy::eq_op)]
+            let is_nan = x != x;
+            *n |= is_nan;
+        }
+    }
+    if tail_nan || nan.iter().any(|&n| n) {
+        #[allow(clippy::eq_op)]
+        return *lane.iter().find(|&&x| x != x).expect("a NaN was seen");
+    }
+    best.iter().fold(tail, |m, &x| pick(m, x))
 }
 
 /// Whether a tensor's dtype is float, with PyTorch's error otherwise.
@@ -318,8 +381,10 @@ impl Tensor {
         )?;
         let r = Reduction::new(self, dims, keepdim)?;
         let n = r.lane_len() as f64;
-        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(
-            self, &r.dims, |lane| T::from_f64(sum_f64(lane) / n)), _ => unreachable!());
+        let out = crate::dispatch_float!(self.dtype(), T => {
+            let sums = sum_dims::<T, f64>(self, &r.dims);
+            crate::kernels::elementwise::map::<f64, T>(&sums, |s| T::from_f64(s / n))
+        }, _ => unreachable!());
         let out = r.finish(out);
         let name = if dims.is_none() {
             "MeanBackward0"
@@ -387,13 +452,14 @@ impl Tensor {
         name: &'static str,
     ) -> Result<Tensor> {
         let r = Reduction::new(self, dims, keepdim)?;
-        r.check_nonempty(op, r.dims.len() == self.ndim())?;
+        r.check_nonempty(op, dims.is_none_or(|d| d.is_empty()))?;
         let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
-            lane[arg_extreme(lane, smallest)]
+            extreme_value(lane, smallest)
         }));
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
-        self.record_reduction(&out, name, Rule::Evenly, r, &saved);
+        let nan_aware = dims.is_none();
+        self.record_reduction(&out, name, Rule::Evenly(nan_aware), r, &saved);
         Ok(out)
     }
 
@@ -451,6 +517,11 @@ impl Tensor {
         smallest: bool,
         op: &str,
     ) -> Result<Tensor> {
+        if self.dtype() == DType::Bool {
+            return Err(Error::NotImplemented(format!(
+                "{op}(): does not support bool input"
+            )));
+        }
         if dim.is_none() && self.numel() == 0 {
             return Err(Error::Index(format!(
                 "{op}(): Expected reduction dim to be specified for input.numel() == 0."
@@ -526,14 +597,27 @@ impl Tensor {
         )?;
         let r = Reduction::new(self, dims, keepdim)?;
         if p.is_infinite() && self.numel() == 0 {
-            r.check_nonempty("linalg.vector_norm", true)?;
+            if dims.is_none() {
+                return Err(runtime_err!(
+                    "linalg.vector_norm cannot compute the {p} norm on an empty tensor because \
+                     the operation does not have an identity"
+                ));
+            }
+            if let Some(&d) = r.dims.iter().find(|&&d| self.shape()[d] == 0) {
+                // PyTorch's message, missing space included.
+                return Err(runtime_err!(
+                    "linalg.vector_norm cannot compute the {p} norm on the dimension {d}because \
+                     this dimension is empty and the operation does not have an identity"
+                ));
+            }
         }
         let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
             let abs = lane.iter().map(|x| x.to_f64().abs());
+            // Folds start from +0.0: `Sum` for floats starts at -0.0.
             let value = if p == 2.0 {
-                abs.map(|a| a * a).sum::<f64>().sqrt()
+                abs.map(|a| a * a).fold(0.0, |s, v| s + v).sqrt()
             } else if p == 1.0 {
-                abs.sum()
+                abs.fold(0.0, |s, v| s + v)
             } else if p == f64::INFINITY {
                 abs.fold(0.0, f64::max)
             } else if p == f64::NEG_INFINITY {
@@ -541,7 +625,7 @@ impl Tensor {
             } else if p == 0.0 {
                 abs.filter(|&a| a != 0.0).count() as f64
             } else {
-                abs.map(|a| a.powf(p)).sum::<f64>().powf(1.0 / p)
+                abs.map(|a| a.powf(p)).fold(0.0, |s, v| s + v).powf(1.0 / p)
             };
             T::from_f64(value)
         }), _ => unreachable!());
@@ -561,12 +645,12 @@ impl Tensor {
         }
         let r = Reduction::new(self, Some(dims), keepdim)?;
         let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
-            let max = lane.iter().fold(f64::NEG_INFINITY, |m, x| m.max(x.to_f64()));
-            if max.is_infinite() {
-                return T::from_f64(max);
+            let max = crate::ops::softmax::lane_max(lane);
+            if max.to_f64().is_infinite() {
+                return max;
             }
-            let sum: f64 = lane.iter().map(|x| (x.to_f64() - max).exp()).sum();
-            T::from_f64(max + sum.ln())
+            let sum = crate::ops::softmax::exp_sum(lane, max);
+            T::from_f64(max.to_f64() + sum.ln())
         }), _ => unreachable!());
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
@@ -576,6 +660,10 @@ impl Tensor {
 
     /// Whether every element is non-zero, over `dims` (all when `None`); a bool tensor.
     pub fn all(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        if dims.is_some_and(|d| d.is_empty()) {
+            // `dim=()` reduces nothing here, unlike `sum` (PyTorch's rule).
+            return Ok(self.cast(DType::Bool).contiguous_copy());
+        }
         let r = Reduction::new(self, dims, keepdim)?;
         let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, bool>(self, &r.dims, |lane| {
             lane.iter().all(|&x| x != T::default())
@@ -585,6 +673,9 @@ impl Tensor {
 
     /// Whether any element is non-zero, over `dims` (all when `None`); a bool tensor.
     pub fn any(&self, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        if dims.is_some_and(|d| d.is_empty()) {
+            return Ok(self.cast(DType::Bool).contiguous_copy());
+        }
         let r = Reduction::new(self, dims, keepdim)?;
         let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, bool>(self, &r.dims, |lane| {
             lane.iter().any(|&x| x != T::default())

@@ -39,26 +39,46 @@ impl BackwardFn for SoftmaxBackward {
     }
 }
 
+/// The largest element of a lane, ignoring NaN (a NaN still poisons the lane's result
+/// through the sum of exponentials, as in PyTorch); -inf for an empty lane.
+#[inline(always)]
+pub(crate) fn lane_max<T: Float>(lane: &[T]) -> T {
+    crate::kernels::vector_math::max_ignoring_nan(lane)
+}
+
+/// Block length for exponentials written to a scratch buffer: a plain map over a slice
+/// vectorises, an exponential inside a sum does not.
+const BLOCK: usize = 256;
+
+/// `sum(exp(x - shift))` over a lane, accumulated in f64.
+#[inline(always)]
+pub(crate) fn exp_sum<T: Float>(lane: &[T], shift: T) -> f64 {
+    let mut scratch = [T::ZERO; BLOCK];
+    lane.chunks(BLOCK)
+        .map(|block| {
+            let exps = &mut scratch[..block.len()];
+            for (e, &x) in exps.iter_mut().zip(block) {
+                *e = (x - shift).exp();
+            }
+            crate::kernels::vector_math::sum_as_f64(exps)
+        })
+        .sum()
+}
+
 /// Softmax (or log-softmax) of one contiguous lane into `out`.
+#[inline(always)]
 fn softmax_lane<T: Float>(lane: &[T], out: &mut [T], log: bool) {
-    let max = lane.iter().fold(T::from_f64(f64::NEG_INFINITY), |m, &x| {
-        if x > m || x.is_nan() {
-            x
-        } else {
-            m
-        }
-    });
-    // An all -inf lane (or +inf max) would give inf - inf = NaN, as in PyTorch.
-    let mut sum = 0.0f64;
+    let max = lane_max(lane);
+    // An all -inf lane (or an inf maximum) gives inf - inf = NaN, as in PyTorch.
     for (o, &x) in out.iter_mut().zip(lane) {
-        let shifted = x - max;
-        let e = shifted.exp();
-        sum += e.to_f64();
-        *o = if log { shifted } else { e };
+        *o = (x - max).exp();
     }
+    let sum = crate::kernels::vector_math::sum_as_f64(out);
     if log {
         let log_sum = T::from_f64(sum.ln());
-        out.iter_mut().for_each(|o| *o = *o - log_sum);
+        for (o, &x) in out.iter_mut().zip(lane) {
+            *o = (x - max) - log_sum;
+        }
     } else {
         let inv = T::from_f64(1.0 / sum);
         out.iter_mut().for_each(|o| *o = *o * inv);
@@ -84,10 +104,13 @@ impl Tensor {
 
     fn softmax_impl(&self, dim: i64, log: bool) -> Result<Tensor> {
         if !self.dtype().is_float() {
-            let kernel = if log {
-                "log_softmax_lastdim_kernel_impl"
-            } else {
-                "softmax_kernel_impl"
+            // PyTorch names the kernel by whether `dim` is the last dimension.
+            let is_last = normalize_dim(dim, self.ndim())? + 1 >= self.ndim();
+            let kernel = match (log, is_last) {
+                (false, true) => "softmax_lastdim_kernel_impl",
+                (false, false) => "softmax_kernel_impl",
+                (true, true) => "log_softmax_lastdim_kernel_impl",
+                (true, false) => "log_softmax_kernel_impl",
             };
             return Err(Error::NotImplemented(format!(
                 "\"{kernel}\" not implemented for '{}'",
@@ -110,7 +133,9 @@ impl Tensor {
                 out.resize(values.len(), T::ZERO);
                 if lane > 0 {
                     use rayon::prelude::*;
-                    let work = |(src, dst): (&[T], &mut [T])| softmax_lane(src, dst, log);
+                    let work = |(src, dst): (&[T], &mut [T])| {
+                        crate::kernels::vectorized(|| softmax_lane(src, dst, log))
+                    };
                     if values.len() >= 1 << 15 {
                         values.par_chunks(lane).zip(out.par_chunks_mut(lane)).for_each(work);
                     } else {

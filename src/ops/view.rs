@@ -371,12 +371,43 @@ impl Tensor {
                 -size
             )));
         }
-        if length < 0 || start + length > size {
+        if length < 0 {
+            return Err(runtime_err!("narrow(): length must be non-negative."));
+        }
+        if start + length > size {
             return Err(runtime_err!(
                 "start ({start}) + length ({length}) exceeds dimension size ({size})."
             ));
         }
         self.slice_parts(d, start as usize, length as usize, 1, "SliceBackward0")
+    }
+
+    /// A new tensor shaped like this one, made by `make` from a shape, with this tensor's
+    /// dimension order when it is a permutation of a contiguous layout (PyTorch's
+    /// `preserve_format` for the `*_like` factories); row-major otherwise.
+    pub fn new_like(&self, make: impl FnOnce(&[usize]) -> Result<Tensor>) -> Result<Tensor> {
+        let layout = self.layout();
+        let mut order: Vec<usize> = (0..self.ndim()).collect();
+        order.sort_by(|&a, &b| layout.strides()[b].cmp(&layout.strides()[a]));
+        let permuted = Layout::new(
+            order.iter().map(|&d| layout.shape()[d]).collect(),
+            order.iter().map(|&d| layout.strides()[d]).collect(),
+            0,
+        );
+        let is_permutation = order.iter().enumerate().any(|(i, &d)| i != d);
+        if !is_permutation || !permuted.is_contiguous() || self.numel() == 0 {
+            return make(self.shape());
+        }
+        let dense = make(permuted.shape())?;
+        let mut inverse = vec![0; order.len()];
+        for (i, &d) in order.iter().enumerate() {
+            inverse[d] = i;
+        }
+        let strides: Shape = inverse
+            .iter()
+            .map(|&i| dense.layout().strides()[i])
+            .collect();
+        Ok(dense.with_layout(Layout::new(self.shape_vec(), strides, 0)))
     }
 
     /// The view of `len` elements from `start` with `step` along dimension `d` (checked).
@@ -388,9 +419,6 @@ impl Tensor {
         step: usize,
         name: &'static str,
     ) -> Result<Tensor> {
-        if start == 0 && len == self.shape()[d] && step == 1 {
-            return Ok(self.clone());
-        }
         let layout = self.layout();
         let mut shape: Shape = layout.shape().into();
         shape[d] = len;
@@ -410,6 +438,15 @@ impl Tensor {
 
     /// The slice at `index` along `dim`, without that dimension (a view; `SelectBackward0`).
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
+        if let (Ok(d), true) = (normalize_dim(dim, self.ndim()), self.ndim() > 0) {
+            let size = self.shape()[d] as i64;
+            if index < -size || index >= size {
+                return Err(crate::error::Error::Index(format!(
+                    "select(): index {index} out of range for tensor of size {:?} at dimension {d}",
+                    self.shape()
+                )));
+            }
+        }
         self.select_as(dim, index, "SelectBackward0")
     }
 

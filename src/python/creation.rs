@@ -25,10 +25,10 @@ fn number(obj: &Bound<'_, PyAny>) -> PyResult<(f64, bool)> {
 /// Values from `start` to `end` (exclusive) by `step`; `arange(end)` starts at 0. Integer
 /// arguments give int64, as in PyTorch.
 #[pyfunction]
-#[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (start=None, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
 fn arange(
     py: Python<'_>,
-    start: &Bound<'_, PyAny>,
+    start: Option<&Bound<'_, PyAny>>,
     end: Option<&Bound<'_, PyAny>>,
     step: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
@@ -36,13 +36,16 @@ fn arange(
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
     let _ = device;
-    let (first, first_int) = number(start)?;
-    let (start, end, mut integral) = match end.filter(|e| !e.is_none()) {
-        Some(e) => {
-            let (end, end_int) = number(e)?;
-            (first, end, first_int && end_int)
+    let start = start.filter(|s| !s.is_none()).map(number).transpose()?;
+    let end = end.filter(|e| !e.is_none()).map(number).transpose()?;
+    let (start, end, mut integral) = match (start, end) {
+        (Some((s, s_int)), Some((e, e_int))) => (s, e, s_int && e_int),
+        (Some((e, e_int)), None) | (None, Some((e, e_int))) => (0.0, e, e_int),
+        (None, None) => {
+            return Err(PyTypeError::new_err(
+                "arange() missing required argument 'end' (pos 1)",
+            ))
         }
-        None => (0.0, first, first_int),
     };
     let step = match step.filter(|s| !s.is_none()) {
         Some(s) => {
@@ -106,6 +109,21 @@ fn eye(
     finish(py, t, requires_grad)
 }
 
+/// A size given positionally (`rand(2, 3)`, `rand((2, 3))`) or as `size=`.
+fn size_arg(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    size: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<usize>> {
+    match size.filter(|s| !s.is_none()) {
+        Some(_) if !args.is_empty() => Err(PyTypeError::new_err(
+            "the size was given both positionally and as size=",
+        )),
+        Some(s) => parse_size(&PyTuple::new(py, [s])?),
+        None => parse_size(args),
+    }
+}
+
 /// Only the default generator exists; PyTorch's `generator=` must be left out or `None`.
 fn check_generator(generator: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     match generator {
@@ -120,10 +138,11 @@ macro_rules! random_factory {
     ($(#[$doc:meta])* $name:ident, $like:ident, $method:ident) => {
         $(#[$doc])*
         #[pyfunction]
-        #[pyo3(signature = (*size, generator=None, dtype=None, device=None, requires_grad=false))]
+        #[pyo3(signature = (*args, size=None, generator=None, dtype=None, device=None, requires_grad=false))]
         fn $name(
             py: Python<'_>,
-            size: &Bound<'_, PyTuple>,
+            args: &Bound<'_, PyTuple>,
+            size: Option<&Bound<'_, PyAny>>,
             generator: Option<&Bound<'_, PyAny>>,
             dtype: Option<&Bound<'_, PyAny>>,
             device: Option<&Bound<'_, PyAny>>,
@@ -131,7 +150,7 @@ macro_rules! random_factory {
         ) -> PyResult<Py<PyTensor>> {
             let _ = device;
             check_generator(generator)?;
-            let shape = parse_size(size)?;
+            let shape = size_arg(py, args, size)?;
             let dtype = dtype_arg(dtype)?.unwrap_or_else(crate::default_float_dtype);
             finish(py, guard(|| Tensor::$method(&shape, dtype))?, requires_grad)
         }
@@ -149,7 +168,7 @@ macro_rules! random_factory {
             let _ = device;
             let t = &input.get().inner;
             let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
-            finish(py, guard(|| Tensor::$method(t.shape(), dtype))?, requires_grad)
+            finish(py, guard(|| t.new_like(|shape| Tensor::$method(shape, dtype)))?, requires_grad)
         }
     };
 }
@@ -165,10 +184,12 @@ random_factory!(
 
 /// Integers uniform in `[low, high)`: `randint(high, size)` or `randint(low, high, size)`.
 #[pyfunction]
-#[pyo3(signature = (*args, generator=None, dtype=None, device=None, requires_grad=false))]
+#[pyo3(signature = (*args, size=None, generator=None, dtype=None, device=None, requires_grad=false))]
+#[allow(clippy::too_many_arguments)] // PyTorch's signature
 fn randint(
     py: Python<'_>,
     args: &Bound<'_, PyTuple>,
+    size: Option<&Bound<'_, PyAny>>,
     generator: Option<&Bound<'_, PyAny>>,
     dtype: Option<&Bound<'_, PyAny>>,
     device: Option<&Bound<'_, PyAny>>,
@@ -176,13 +197,13 @@ fn randint(
 ) -> PyResult<Py<PyTensor>> {
     let _ = device;
     check_generator(generator)?;
+    let mut args: Vec<Bound<'_, PyAny>> = args.iter().collect();
+    if let Some(size) = size.filter(|s| !s.is_none()) {
+        args.push(size.clone());
+    }
     let (low, high, size) = match args.len() {
-        2 => (0, args.get_item(0)?.extract()?, args.get_item(1)?),
-        3 => (
-            args.get_item(0)?.extract()?,
-            args.get_item(1)?.extract()?,
-            args.get_item(2)?,
-        ),
+        2 => (0, args[0].extract()?, args[1].clone()),
+        3 => (args[0].extract()?, args[1].extract()?, args[2].clone()),
         n => {
             return Err(PyTypeError::new_err(format!(
                 "randint() takes (high, size) or (low, high, size), but {n} positional \
@@ -215,7 +236,8 @@ fn full_like(
     let value = operand_or_err(fill_value, "full_like", "fill_value", 2)?;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
     let fill = guard(|| value.item())?;
-    finish(py, Tensor::full(t.shape(), fill, dtype), requires_grad)
+    let out = guard(|| t.new_like(|shape| Ok(Tensor::full(shape, fill, dtype))))?;
+    finish(py, out, requires_grad)
 }
 
 /// An uninitialised tensor shaped like `input` (zero-filled here).
@@ -231,7 +253,8 @@ fn empty_like(
     let _ = device;
     let t = &input.get().inner;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
-    finish(py, Tensor::zeros(t.shape(), dtype), requires_grad)
+    let out = guard(|| t.new_like(|shape| Ok(Tensor::zeros(shape, dtype))))?;
+    finish(py, out, requires_grad)
 }
 
 /// Restarts the default generator from `seed`.

@@ -152,7 +152,8 @@ fn like(
 ) -> PyResult<Py<PyTensor>> {
     let t = &input.get().inner;
     let dtype = dtype_arg(dtype)?.unwrap_or(t.dtype());
-    new_full(py, t.shape(), value, dtype, requires_grad)
+    let out = guard(|| t.new_like(|shape| Ok(Tensor::full(shape, value, dtype))))?;
+    finish(py, out, requires_grad)
 }
 
 /// Zeros with the shape (and by default the dtype) of `input`.

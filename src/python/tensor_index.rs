@@ -27,6 +27,12 @@ fn index_item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     if obj.is_instance_of::<PyInt>() {
         return Ok(IndexItem::Int(obj.extract()?));
     }
+    if obj.is_instance_of::<pyo3::types::PyFloat>() {
+        return Err(pyo3::exceptions::PyIndexError::new_err(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are \
+             valid indices (got float)",
+        ));
+    }
     if let Ok(slice) = obj.cast::<PySlice>() {
         let part = |name: &str| -> PyResult<Option<i64>> {
             let v = slice.getattr(name)?;

@@ -1,7 +1,7 @@
 //! `Tensor`'s reductions and softmax as Python sees them, with PyTorch's overloads
 //! (`x.max()`, `x.max(dim)`, `x.max(other)`; `x.var(unbiased)`, `x.var(dim, correction=0)`).
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyString};
 
@@ -61,12 +61,36 @@ fn moment_args(
         other => (parse_dims(other)?, unbiased),
     };
     if unbiased.is_some() && correction.is_some() {
-        return Err(PyRuntimeError::new_err(
-            "Cannot specify both unbiased and correction",
+        return Err(PyTypeError::new_err(
+            "var()/std() received both `unbiased` and `correction`: give only one",
         ));
     }
     let correction = correction.unwrap_or(if unbiased.unwrap_or(true) { 1.0 } else { 0.0 });
     Ok((dims, correction))
+}
+
+/// PyTorch's warning when `var`/`std` divide by a non-positive number of degrees of freedom.
+fn warn_if_no_degrees_of_freedom(
+    py: Python<'_>,
+    op: &str,
+    input: &Tensor,
+    out: &Tensor,
+    correction: f64,
+) -> PyResult<()> {
+    let factor = if out.numel() == 0 {
+        0
+    } else {
+        input.numel() / out.numel()
+    };
+    if factor as f64 - correction > 0.0 {
+        return Ok(());
+    }
+    let message = std::ffi::CString::new(format!(
+        "{op}(): degrees of freedom is <= 0. Correction should be strictly less than the \
+         reduction factor (input numel divided by output numel)."
+    ))
+    .expect("no NUL in the message");
+    PyErr::warn(py, &py.get_type::<PyUserWarning>(), &message, 1)
 }
 
 macro_rules! extreme_methods {
@@ -171,10 +195,9 @@ impl PyTensor {
         correction: Option<f64>,
     ) -> PyResult<Py<PyTensor>> {
         let (dims, correction) = moment_args(dim, unbiased, correction)?;
-        wrap(
-            py,
-            guard(|| self.inner.var(dims.as_deref(), correction, keepdim))?,
-        )
+        let out = guard(|| self.inner.var(dims.as_deref(), correction, keepdim))?;
+        warn_if_no_degrees_of_freedom(py, "var", &self.inner, &out, correction)?;
+        wrap(py, out)
     }
 
     /// The standard deviation over `dim` (see `var`).
@@ -188,10 +211,9 @@ impl PyTensor {
         correction: Option<f64>,
     ) -> PyResult<Py<PyTensor>> {
         let (dims, correction) = moment_args(dim, unbiased, correction)?;
-        wrap(
-            py,
-            guard(|| self.inner.std(dims.as_deref(), correction, keepdim))?,
-        )
+        let out = guard(|| self.inner.std(dims.as_deref(), correction, keepdim))?;
+        warn_if_no_degrees_of_freedom(py, "std", &self.inner, &out, correction)?;
+        wrap(py, out)
     }
 
     /// The vector p-norm over `dim` (all elements by default; `p="fro"` is 2).
@@ -204,8 +226,16 @@ impl PyTensor {
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        let is_fro = p.is_some_and(|p| p.extract::<String>().is_ok_and(|s| s == "fro"));
         let p = norm_order(p)?;
         let dims = parse_dims(dim)?;
+        if let Some(d) = dims.as_ref().filter(|d| is_fro && d.len() > 2) {
+            let listed: Vec<String> = d.iter().map(|x| x.to_string()).collect();
+            return Err(PyRuntimeError::new_err(format!(
+                "linalg.matrix_norm: dim must be a 2-tuple. Got {}",
+                listed.join(" ")
+            )));
+        }
         let x = in_dtype(&self.inner, dtype)?;
         wrap(py, guard(|| x.norm(p, dims.as_deref(), keepdim))?)
     }
