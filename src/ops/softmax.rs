@@ -125,7 +125,8 @@ impl Tensor {
         } else {
             self.detach().transpose(d as i64, last as i64)?
         };
-        let input = moved.contiguous_copy();
+        // `with_values` below borrows contiguous data and copies anything else.
+        let input = moved;
         let lane = input.shape().last().copied().unwrap_or(1);
         let out = crate::dispatch_float!(self.dtype(), T => {
             input.with_values::<T, _>(|values| {

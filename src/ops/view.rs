@@ -309,12 +309,23 @@ impl Tensor {
     pub(crate) fn scatter_into_zeros(&self, shape: &[usize], relative: &Layout) -> Result<Tensor> {
         let out = Tensor::zeros(shape, self.dtype());
         crate::dispatch!(self.dtype(), T => {
-            let src: Vec<T> = self.with_values(|v| v.to_vec());
             let mut buffer = out.storage().write();
             let data = T::slice_mut(&mut buffer);
-            for (i, v) in relative.offsets().zip(src) {
-                data[i] = v;
-            }
+            let rows = crate::layout::Rows::new([relative]);
+            let (len, [stride]) = (rows.len, rows.strides);
+            self.with_values::<T, _>(|src| {
+                let mut next = src.chunks(len.max(1));
+                rows.for_each(|[base]| {
+                    let row = next.next().expect("one source row per destination row");
+                    if stride == 1 {
+                        data[base..base + len].copy_from_slice(row);
+                    } else {
+                        for (k, &v) in row.iter().enumerate() {
+                            data[base + k * stride] = v;
+                        }
+                    }
+                });
+            });
         });
         if needs_grad(&[self]) {
             let backward = ScatterBackward {
