@@ -120,6 +120,32 @@ pub fn sum_as_f64<T: crate::storage::Element>(values: &[T]) -> f64 {
     (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
+/// The smallest value of a float32 or float64 slice, ignoring NaN; inf when empty.
+#[inline]
+pub fn min_ignoring_nan<T: crate::storage::Float>(values: &[T]) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX, and the slices are reinterpreted only as their own type.
+        unsafe {
+            match T::DTYPE {
+                crate::DType::F32 => {
+                    let v = std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len());
+                    return T::from_f64(-avx::max_f32_of_negated(v) as f64);
+                }
+                crate::DType::F64 => {
+                    let v = std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), values.len());
+                    return T::from_f64(-avx::max_f64_of_negated(v));
+                }
+                _ => {}
+            }
+        }
+    }
+    values.iter().fold(
+        T::from_f64(f64::INFINITY),
+        |m, &x| if x < m { x } else { m },
+    )
+}
+
 /// The largest value of a float32 or float64 slice, ignoring NaN; -inf when empty.
 #[inline]
 pub fn max_ignoring_nan<T: crate::storage::Float>(values: &[T]) -> T {
@@ -216,6 +242,42 @@ mod avx {
         }
         let mut lanes = [0.0f32; 8];
         _mm256_storeu_ps(lanes.as_mut_ptr(), m);
+        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
+    }
+
+    /// `max(-v)`, that is `-min(v)`, without a negated copy.
+    #[target_feature(enable = "avx")]
+    pub unsafe fn max_f32_of_negated(v: &[f32]) -> f32 {
+        let sign = _mm256_set1_ps(-0.0);
+        let mut m = _mm256_set1_ps(f32::NEG_INFINITY);
+        let chunks = v.chunks_exact(8);
+        let tail = chunks
+            .remainder()
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, &x| if -x > m { -x } else { m });
+        for c in chunks {
+            m = _mm256_max_ps(_mm256_xor_ps(_mm256_loadu_ps(c.as_ptr()), sign), m);
+        }
+        let mut lanes = [0.0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), m);
+        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
+    }
+
+    /// `max(-v)`, that is `-min(v)`, without a negated copy.
+    #[target_feature(enable = "avx")]
+    pub unsafe fn max_f64_of_negated(v: &[f64]) -> f64 {
+        let sign = _mm256_set1_pd(-0.0);
+        let mut m = _mm256_set1_pd(f64::NEG_INFINITY);
+        let chunks = v.chunks_exact(4);
+        let tail = chunks
+            .remainder()
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &x| if -x > m { -x } else { m });
+        for c in chunks {
+            m = _mm256_max_pd(_mm256_xor_pd(_mm256_loadu_pd(c.as_ptr()), sign), m);
+        }
+        let mut lanes = [0.0f64; 4];
+        _mm256_storeu_pd(lanes.as_mut_ptr(), m);
         lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
     }
 

@@ -273,6 +273,23 @@ fn arg_extreme<T: Element>(lane: &[T], smallest: bool) -> usize {
     best
 }
 
+/// The largest (or with `smallest`, the smallest) element of a non-empty float lane; NaN
+/// wins. The vectorised maximum skips NaN, so a NaN (which makes the lane's sum NaN) is
+/// looked for only when the sum says there may be one.
+fn extreme_float<T: crate::storage::Float>(lane: &[T], smallest: bool) -> T {
+    use crate::kernels::vector_math::{max_ignoring_nan, min_ignoring_nan, sum_as_f64};
+    if sum_as_f64(lane).is_nan() {
+        if let Some(&nan) = lane.iter().find(|x| x.is_nan()) {
+            return nan;
+        }
+    }
+    if smallest {
+        min_ignoring_nan(lane)
+    } else {
+        max_ignoring_nan(lane)
+    }
+}
+
 /// The largest (or with `smallest`, the smallest) element of a non-empty lane; NaN wins.
 /// Eight independent accumulators let the loop vectorise.
 fn extreme_value<T: Element>(lane: &[T], smallest: bool) -> T {
@@ -453,9 +470,11 @@ impl Tensor {
     ) -> Result<Tensor> {
         let r = Reduction::new(self, dims, keepdim)?;
         r.check_nonempty(op, dims.is_none_or(|d| d.is_empty()))?;
-        let out = crate::dispatch!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+        let out = crate::dispatch_float!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
+            extreme_float(lane, smallest)
+        }), _ => crate::dispatch!(self.dtype(), T => reduce_lanes::<T, T>(self, &r.dims, |lane| {
             extreme_value(lane, smallest)
-        }));
+        })));
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
         let nan_aware = dims.is_none();
