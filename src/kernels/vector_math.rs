@@ -30,15 +30,13 @@ pub fn exp_f32(x: f32) -> f32 {
     };
     let n = (clamped * LOG2_E + ROUNDER) - ROUNDER;
     let r = (clamped - n * LN2_HI) - n * LN2_LO;
-    // Fused multiply-adds: one instruction each where the CPU has FMA (the vectorised
-    // paths are compiled for it), correctly rounded everywhere.
     let mut p = 1.987_569_1e-4f32;
-    p = p.mul_add(r, 1.398_199_9e-3);
-    p = p.mul_add(r, 8.333_452e-3);
-    p = p.mul_add(r, 4.166_579_6e-2);
-    p = p.mul_add(r, 1.666_666_5e-1);
-    p = p.mul_add(r, 0.5);
-    let y = p.mul_add(r * r, r) + 1.0;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let y = p * (r * r) + r + 1.0;
     // 2^n as two factors, so results down to the subnormals and up to overflow come out
     // right without a branch.
     // SAFETY: `n` is an integer in [-151, 129] (the clamp above), so it fits an i32; the
