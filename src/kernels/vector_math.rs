@@ -130,11 +130,11 @@ pub fn min_ignoring_nan<T: crate::storage::Float>(values: &[T]) -> T {
             match T::DTYPE {
                 crate::DType::F32 => {
                     let v = std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len());
-                    return T::from_f64(-avx::max_f32_of_negated(v) as f64);
+                    return T::from_f64(-avx::max_f32(v, true) as f64);
                 }
                 crate::DType::F64 => {
                     let v = std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), values.len());
-                    return T::from_f64(-avx::max_f64_of_negated(v));
+                    return T::from_f64(-avx::max_f64(v, true));
                 }
                 _ => {}
             }
@@ -156,11 +156,11 @@ pub fn max_ignoring_nan<T: crate::storage::Float>(values: &[T]) -> T {
             match T::DTYPE {
                 crate::DType::F32 => {
                     let v = std::slice::from_raw_parts(values.as_ptr().cast::<f32>(), values.len());
-                    return T::from_f64(avx::max_f32(v) as f64);
+                    return T::from_f64(avx::max_f32(v, false) as f64);
                 }
                 crate::DType::F64 => {
                     let v = std::slice::from_raw_parts(values.as_ptr().cast::<f64>(), values.len());
-                    return T::from_f64(avx::max_f64(v));
+                    return T::from_f64(avx::max_f64(v, false));
                 }
                 _ => {}
             }
@@ -227,73 +227,43 @@ mod avx {
         (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
     }
 
+    /// The largest of `v` (with `negate`, of `-v`, that is minus the smallest, without a
+    /// negated copy). `max_ps` returns its second operand when either is NaN: with the
+    /// running maximum second, NaN inputs are skipped.
     #[target_feature(enable = "avx")]
-    pub unsafe fn max_f32(v: &[f32]) -> f32 {
-        // max_ps returns its second operand when either is NaN: with the running maximum
-        // second, NaN inputs are skipped.
+    pub unsafe fn max_f32(v: &[f32], negate: bool) -> f32 {
+        let sign = if negate { -0.0f32 } else { 0.0 };
+        let flip = _mm256_set1_ps(sign);
         let mut m = _mm256_set1_ps(f32::NEG_INFINITY);
         let chunks = v.chunks_exact(8);
-        let tail = chunks
-            .remainder()
-            .iter()
-            .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+        let larger = |m: f32, x: f32| if x > m { x } else { m };
+        let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &x| {
+            larger(m, if negate { -x } else { x })
+        });
         for c in chunks {
-            m = _mm256_max_ps(_mm256_loadu_ps(c.as_ptr()), m);
+            m = _mm256_max_ps(_mm256_xor_ps(_mm256_loadu_ps(c.as_ptr()), flip), m);
         }
         let mut lanes = [0.0f32; 8];
         _mm256_storeu_ps(lanes.as_mut_ptr(), m);
-        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
+        lanes.iter().fold(tail, |m, &x| larger(m, x))
     }
 
-    /// `max(-v)`, that is `-min(v)`, without a negated copy.
+    /// [`max_f32`] for f64.
     #[target_feature(enable = "avx")]
-    pub unsafe fn max_f32_of_negated(v: &[f32]) -> f32 {
-        let sign = _mm256_set1_ps(-0.0);
-        let mut m = _mm256_set1_ps(f32::NEG_INFINITY);
-        let chunks = v.chunks_exact(8);
-        let tail = chunks
-            .remainder()
-            .iter()
-            .fold(f32::NEG_INFINITY, |m, &x| if -x > m { -x } else { m });
-        for c in chunks {
-            m = _mm256_max_ps(_mm256_xor_ps(_mm256_loadu_ps(c.as_ptr()), sign), m);
-        }
-        let mut lanes = [0.0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), m);
-        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
-    }
-
-    /// `max(-v)`, that is `-min(v)`, without a negated copy.
-    #[target_feature(enable = "avx")]
-    pub unsafe fn max_f64_of_negated(v: &[f64]) -> f64 {
-        let sign = _mm256_set1_pd(-0.0);
+    pub unsafe fn max_f64(v: &[f64], negate: bool) -> f64 {
+        let sign = if negate { -0.0f64 } else { 0.0 };
+        let flip = _mm256_set1_pd(sign);
         let mut m = _mm256_set1_pd(f64::NEG_INFINITY);
         let chunks = v.chunks_exact(4);
-        let tail = chunks
-            .remainder()
-            .iter()
-            .fold(f64::NEG_INFINITY, |m, &x| if -x > m { -x } else { m });
+        let larger = |m: f64, x: f64| if x > m { x } else { m };
+        let tail = chunks.remainder().iter().fold(f64::NEG_INFINITY, |m, &x| {
+            larger(m, if negate { -x } else { x })
+        });
         for c in chunks {
-            m = _mm256_max_pd(_mm256_xor_pd(_mm256_loadu_pd(c.as_ptr()), sign), m);
+            m = _mm256_max_pd(_mm256_xor_pd(_mm256_loadu_pd(c.as_ptr()), flip), m);
         }
         let mut lanes = [0.0f64; 4];
         _mm256_storeu_pd(lanes.as_mut_ptr(), m);
-        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
-    }
-
-    #[target_feature(enable = "avx")]
-    pub unsafe fn max_f64(v: &[f64]) -> f64 {
-        let mut m = _mm256_set1_pd(f64::NEG_INFINITY);
-        let chunks = v.chunks_exact(4);
-        let tail = chunks
-            .remainder()
-            .iter()
-            .fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m });
-        for c in chunks {
-            m = _mm256_max_pd(_mm256_loadu_pd(c.as_ptr()), m);
-        }
-        let mut lanes = [0.0f64; 4];
-        _mm256_storeu_pd(lanes.as_mut_ptr(), m);
-        lanes.iter().fold(tail, |m, &x| if x > m { x } else { m })
+        lanes.iter().fold(tail, |m, &x| larger(m, x))
     }
 }
