@@ -2097,3 +2097,15 @@ def test_integer_and_boolean_inputs_match_torch(fn, value, dtype, torch_ref):
     out = fn(torch_ref)
     assert out.dtype == getattr(torch_ref, dtype)
     assert out.tolist() == (pytest.approx(value, rel=1e-6) if dtype == "float32" else value)
+
+
+def test_reductions_over_an_empty_dimension_with_kept_rows() -> None:
+    """Lanes of length 0 beside kept dimensions: each output is the reduction's identity."""
+    x = torch.zeros(3, 0, requires_grad=True)
+    np.testing.assert_array_equal(x.sum(1).detach().numpy(), np.zeros(3, np.float32))
+    np.testing.assert_array_equal(x.prod(1).detach().numpy(), np.ones(3, np.float32))
+    assert np.isnan(x.mean(1).detach().numpy()).all()
+    assert np.isneginf(x.logsumexp(1).detach().numpy()).all()
+    assert tuple(x.sum(1, keepdim=True).shape) == (3, 1)
+    (x * x).sum(1).sum().backward()
+    assert tuple(x.grad.shape) == (3, 0)

@@ -56,7 +56,11 @@ pub fn reduce_lanes<T: Element, U: Element>(
     let buffer = t.storage().read();
     let data = T::slice(&buffer);
     let out: Vec<U> = if inner.is_contiguous() {
-        let lane = |base: usize| super::vectorized(|| f(&data[base..base + lane_len]));
+        // An empty lane may start past the end of an empty storage.
+        let lane = |base: usize| match lane_len {
+            0 => f(&[]),
+            _ => super::vectorized(|| f(&data[base..base + lane_len])),
+        };
         if outer.numel() > 1 && layout.numel() >= PARALLEL_MIN {
             let bases: Vec<usize> = collect_exact(outer.offsets());
             bases.par_iter().map(|&b| lane(b)).collect()
