@@ -124,6 +124,11 @@ class Node:
     @property
     def variable(self) -> Tensor | None:
         """For an ``AccumulateGrad`` node, the leaf it accumulates into; otherwise ``None``."""
+    def __call__(self, *grads: Tensor | None) -> Tensor | tuple[Tensor | None, ...] | None:
+        """Runs the node's backward rule on one gradient per output: the input gradient alone
+        for a one-input node, else a tuple (``None`` where an input needs no gradient)."""
+    def _graph_stats(self) -> tuple[_int, _int, _int]:
+        """``(nodes, saved_tensors, saved_bytes)`` of the graph reachable from this node."""
     @property
     def metadata(self) -> dict[Any, Any]:
         """A dict for user annotations; unlike PyTorch's, a new empty dict on each access."""

@@ -9,7 +9,7 @@ use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
 
-use super::function::{accumulator, BackwardCtx, BackwardFn, NodeKind, SavedTensor};
+use super::function::{accumulator, BackwardCtx, BackwardFn, Grads, NodeKind, SavedTensor};
 use super::tape::{drop_nodes, with_tape, Freed, NodeId, Tape};
 use crate::error::{runtime_err, Result};
 use crate::grad_mode::GradModeGuard;
@@ -485,4 +485,61 @@ fn release_saved(plan: &[Step]) {
         }
     });
     drop(dropped);
+}
+
+/// Runs one node's backward rule on `grads` (one per output of the node), as calling a
+/// `grad_fn` does in Python: returns one gradient per input, `None` where an input needs
+/// none. Grad mode decides whether the result gets a graph. Calling a leaf's accumulator
+/// adds the gradient into the leaf's `.grad` and returns nothing.
+///
+/// ```
+/// let x = autodiff::Tensor::scalar(3.0f64).requires_grad_(true)?;
+/// let y = x.mul(&x)?;
+/// let one = autodiff::Tensor::scalar(1.0f64);
+/// let grads = autodiff::autograd::call_node(&y.grad_fn().unwrap(), &[Some(one)])?;
+/// // One gradient per operand of `x * x`: each is the other factor.
+/// assert_eq!(grads[0].as_ref().unwrap().item()?, 3.0);
+/// assert_eq!(grads[1].as_ref().unwrap().item()?, 3.0);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+pub fn call_node(node: &super::NodeRef, grads: &[Option<Tensor>]) -> Result<Grads> {
+    let (kind, saved, released, needs) = with_tape(|tape| {
+        let n = tape.get(node.id()).expect("a held node is alive");
+        let work = match &n.kind {
+            NodeKind::Op(f) => Work::Op(f.clone()),
+            NodeKind::AccumulateGrad(leaf) => Work::Accumulate(leaf.clone()),
+        };
+        let needs: SmallVec<[bool; 2]> = n.edges.iter().map(Option::is_some).collect();
+        (work, n.saved.clone(), n.released, needs)
+    });
+    match kind {
+        Work::Accumulate(leaf) => {
+            if let Some(Some(g)) = grads.first() {
+                accumulate_grad(&leaf, g, crate::grad_mode::is_grad_enabled())?;
+            }
+            Ok(Grads::new())
+        }
+        Work::Op(f) => {
+            if grads.iter().all(Option::is_none) {
+                return Ok(needs.iter().map(|_| None).collect());
+            }
+            let ctx = BackwardCtx {
+                grads,
+                saved: &saved,
+                released,
+                node: node.id(),
+                name: f.name(),
+                needs_input_grad: &needs,
+                create_graph: crate::grad_mode::is_grad_enabled(),
+            };
+            let mut out = f.backward(&ctx)?;
+            out.resize(needs.len(), None);
+            for (g, &need) in out.iter_mut().zip(&needs) {
+                if !need {
+                    *g = None;
+                }
+            }
+            Ok(out)
+        }
+    }
 }

@@ -82,6 +82,14 @@ impl SavedTensor {
         })
     }
 
+    /// The storage a saved tensor keeps alive; `None` for a number saved by value.
+    pub(crate) fn storage(&self) -> Option<&Arc<crate::storage::Storage>> {
+        match &self.0 {
+            Saved::Tensor { data, .. } => Some(data.storage()),
+            Saved::Number(_) => None,
+        }
+    }
+
     /// Saves the output of the op being recorded.
     pub fn output(t: &Tensor) -> Self {
         SavedTensor(Saved::Tensor {

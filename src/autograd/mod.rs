@@ -5,6 +5,6 @@ pub mod engine;
 pub mod function;
 pub mod tape;
 
-pub use engine::{backward, grad};
+pub use engine::{backward, call_node, grad};
 pub use function::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
-pub use tape::{live_nodes, NodeId, NodeRef};
+pub use tape::{live_nodes, GraphStats, NodeId, NodeRef};

@@ -20,7 +20,7 @@ const CHUNK: usize = 1 << 14;
 fn build<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync) -> Vec<U> {
     let mut out: Vec<U> = crate::storage::vec_with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    if n < PARALLEL_MIN {
+    if !super::worth_splitting(n, PARALLEL_MIN) {
         super::vectorized(|| fill(0, spare));
     } else {
         spare
@@ -54,6 +54,20 @@ fn zip_slices<T: Element, U: Element>(a: &[T], b: &[T], f: impl Fn(T, T) -> U + 
 /// `f` applied to every element of `t` (which must hold `T`), as a new contiguous tensor.
 pub fn map<T: Element, U: Element>(t: &Tensor, f: impl Fn(T) -> U + Sync) -> Tensor {
     let out: Vec<U> = t.with_values::<T, _>(|values| map_slice(values, f));
+    Tensor::from_buffer(U::into_buffer(out), t.shape())
+}
+
+/// Like [`map`], for a kernel that takes a whole chunk at once: `f(src, dst)` writes every
+/// slot of `dst` from the same-length `src`.
+pub fn map_chunks<T: Element, U: Element>(
+    t: &Tensor,
+    f: impl Fn(&[T], &mut [MaybeUninit<U>]) + Sync,
+) -> Tensor {
+    let out: Vec<U> = t.with_values::<T, _>(|values| {
+        build(values.len(), |start, out| {
+            f(&values[start..start + out.len()], out)
+        })
+    });
     Tensor::from_buffer(U::into_buffer(out), t.shape())
 }
 
@@ -189,6 +203,8 @@ pub fn gather_into<T: Element>(out: &mut Vec<T>, data: &[T], layout: &Layout) {
     let (len, [stride]) = (rows.len, rows.strides);
     rows.for_each(|[base]| match stride {
         1 => out.extend_from_slice(&data[base..base + len]),
+        // A broadcast row (the gradient of a sum, say): a fill, which vectorises.
+        0 => out.extend(std::iter::repeat_n(data[base], len)),
         _ => out.extend((0..len).map(|k| data[base + k * stride])),
     });
 }

@@ -50,7 +50,7 @@ fn matmul_into<T: Element>(
     assert!((n - 1) * a_rs + (k - 1) * a_cs < a.len());
     assert!((k - 1) * b_rs + (m - 1) * b_cs < b.len());
     if let Some(f) = float_gemm::<T>() {
-        let parallelism = if n * k * m >= PARALLEL_MIN_FLOPS {
+        let parallelism = if super::worth_splitting(n * k * m, PARALLEL_MIN_FLOPS) {
             gemm::Parallelism::Rayon(0)
         } else {
             gemm::Parallelism::None

@@ -55,15 +55,39 @@ pub fn reduce_lanes<T: Element, U: Element>(
     let lane_len = inner.numel();
     let buffer = t.storage().read();
     let data = T::slice(&buffer);
-    let out: Vec<U> = if inner.is_contiguous() {
+    let ndim = layout.ndim();
+    let trailing = dims
+        .iter()
+        .enumerate()
+        .all(|(i, &d)| d == ndim - dims.len() + i);
+    let out: Vec<U> = if layout.is_contiguous() && trailing && lane_len > 0 {
+        // Lanes follow each other in memory: no offsets to compute.
+        let data = &data[layout.offset()..layout.offset() + layout.numel()];
+        let lanes = outer.numel();
+        if lanes > 1 && super::worth_splitting(layout.numel(), PARALLEL_MIN) {
+            // One task per thread or so: lanes are cheap, and every task costs a hand-off.
+            let per_task = lanes.div_ceil(2 * rayon::current_num_threads());
+            data.par_chunks_exact(lane_len)
+                .with_min_len(per_task)
+                .map(|lane| super::vectorized(|| f(lane)))
+                .collect()
+        } else {
+            super::vectorized(|| collect_exact(data.chunks_exact(lane_len).map(&f)))
+        }
+    } else if inner.is_contiguous() {
         // An empty lane may start past the end of an empty storage.
         let lane = |base: usize| match lane_len {
             0 => f(&[]),
             _ => super::vectorized(|| f(&data[base..base + lane_len])),
         };
-        if outer.numel() > 1 && layout.numel() >= PARALLEL_MIN {
+        if outer.numel() > 1 && super::worth_splitting(layout.numel(), PARALLEL_MIN) {
             let bases: Vec<usize> = collect_exact(outer.offsets());
-            bases.par_iter().map(|&b| lane(b)).collect()
+            let per_task = bases.len().div_ceil(2 * rayon::current_num_threads());
+            bases
+                .par_iter()
+                .with_min_len(per_task)
+                .map(|&b| lane(b))
+                .collect()
         } else {
             collect_exact(outer.offsets().map(lane))
         }

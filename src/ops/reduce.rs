@@ -274,19 +274,14 @@ fn arg_extreme<T: Element>(lane: &[T], smallest: bool) -> usize {
 }
 
 /// The largest (or with `smallest`, the smallest) element of a non-empty float lane; NaN
-/// wins. The vectorised maximum skips NaN, so a NaN (which makes the lane's sum NaN) is
-/// looked for only when the sum says there may be one.
+/// wins (the vectorised maximum skips NaN but reports having seen one).
 fn extreme_float<T: crate::storage::Float>(lane: &[T], smallest: bool) -> T {
-    use crate::kernels::vector_math::{max_ignoring_nan, min_ignoring_nan, sum_as_f64};
-    if sum_as_f64(lane).is_nan() {
-        if let Some(&nan) = lane.iter().find(|x| x.is_nan()) {
-            return nan;
-        }
-    }
-    if smallest {
-        min_ignoring_nan(lane)
-    } else {
-        max_ignoring_nan(lane)
+    match crate::kernels::vector_math::extreme(lane, smallest) {
+        (_, true) => *lane
+            .iter()
+            .find(|x| x.is_nan())
+            .expect("the lane holds a NaN"),
+        (best, false) => best,
     }
 }
 

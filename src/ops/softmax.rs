@@ -1,12 +1,14 @@
 //! `softmax` and `log_softmax` along one dimension, computed stably (the lane's maximum is
 //! subtracted before exponentiating). Both backward rules reuse the output.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use smallvec::smallvec;
 
 use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
 use crate::error::{Error, Result};
+use crate::kernels::vector_math;
 use crate::layout::normalize_dim;
 use crate::storage::{Element, Float};
 use crate::tensor::Tensor;
@@ -26,6 +28,10 @@ impl BackwardFn for SoftmaxBackward {
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let (g, y) = (ctx.grad(), ctx.saved(0)?);
+        if !needs_grad(&[g, &y]) && g.dtype() == y.dtype() && g.shape() == y.shape() {
+            // First order: one fused pass instead of four ops.
+            return Ok(smallvec![Some(fused_backward(g, &y, self.dim, self.log)?)]);
+        }
         let dim = [self.dim];
         let grad = if self.log {
             // d log_softmax: g - softmax * sum(g)
@@ -39,6 +45,37 @@ impl BackwardFn for SoftmaxBackward {
     }
 }
 
+/// The input gradient of softmax (or log-softmax) in one pass over contiguous lanes.
+fn fused_backward(g: &Tensor, y: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
+    let d = normalize_dim(dim, y.ndim())?;
+    let last = y.ndim().saturating_sub(1);
+    let lanes_last = |t: &Tensor| {
+        if d == last {
+            Ok(t.detach())
+        } else {
+            t.detach().transpose(d as i64, last as i64)
+        }
+    };
+    let (g_moved, y_moved) = (lanes_last(g)?, lanes_last(y)?);
+    let lane = y_moved.shape().last().copied().unwrap_or(1);
+    let grad = crate::dispatch_float!(y.dtype(), T => {
+        g_moved.with_values::<T, _>(|gv| {
+            y_moved.with_values::<T, _>(|yv| {
+                let out = map_lanes(yv.len(), lane, |start, dst| {
+                    let end = start + dst.len();
+                    softmax_backward_lane(&gv[start..end], &yv[start..end], dst, log)
+                });
+                Tensor::from_buffer(T::into_buffer(out), y_moved.shape())
+            })
+        })
+    }, _ => unreachable!());
+    if d == last {
+        Ok(grad)
+    } else {
+        Ok(grad.transpose(d as i64, last as i64)?.contiguous_copy())
+    }
+}
+
 /// The largest element of a lane, ignoring NaN (a NaN still poisons the lane's result
 /// through the sum of exponentials, as in PyTorch); -inf for an empty lane.
 #[inline(always)]
@@ -46,34 +83,41 @@ pub(crate) fn lane_max<T: Float>(lane: &[T]) -> T {
     crate::kernels::vector_math::max_ignoring_nan(lane)
 }
 
-/// Block length for exponentials written to a scratch buffer: a plain map over a slice
-/// vectorises, an exponential inside a sum does not.
+/// Block length for exponentials written to a scratch buffer before they are summed.
 const BLOCK: usize = 256;
 
 /// `sum(exp(x - shift))` over a lane, accumulated in f64.
 #[inline(always)]
 pub(crate) fn exp_sum<T: Float>(lane: &[T], shift: T) -> f64 {
-    let mut scratch = [T::ZERO; BLOCK];
+    let mut scratch = [MaybeUninit::<T>::uninit(); BLOCK];
     lane.chunks(BLOCK)
         .map(|block| {
             let exps = &mut scratch[..block.len()];
-            for (e, &x) in exps.iter_mut().zip(block) {
-                *e = (x - shift).exp();
-            }
-            crate::kernels::vector_math::sum_as_f64(exps)
+            vector_math::exp_shifted_into(block, shift, exps);
+            // SAFETY: `exp_shifted_into` wrote every slot.
+            vector_math::sum_as_f64(unsafe { assume_init(exps) })
         })
         .sum()
 }
 
-/// Softmax (or log-softmax) of one contiguous lane into `out`.
+/// The initialised view of slots that have all been written.
+///
+/// # Safety
+/// Every element of `slots` must have been written.
 #[inline(always)]
-fn softmax_lane<T: Float>(lane: &[T], out: &mut [T], log: bool) {
+unsafe fn assume_init<T>(slots: &mut [MaybeUninit<T>]) -> &mut [T] {
+    std::slice::from_raw_parts_mut(slots.as_mut_ptr().cast::<T>(), slots.len())
+}
+
+/// Softmax (or log-softmax) of one contiguous lane into `out`, which may be uninitialised.
+#[inline(always)]
+fn softmax_lane<T: Float>(lane: &[T], out: &mut [MaybeUninit<T>], log: bool) {
     let max = lane_max(lane);
     // An all -inf lane (or an inf maximum) gives inf - inf = NaN, as in PyTorch.
-    for (o, &x) in out.iter_mut().zip(lane) {
-        *o = (x - max).exp();
-    }
-    let sum = crate::kernels::vector_math::sum_as_f64(out);
+    vector_math::exp_shifted_into(lane, max, out);
+    // SAFETY: `exp_shifted_into` wrote every slot.
+    let out = unsafe { assume_init(out) };
+    let sum = vector_math::sum_as_f64(out);
     if log {
         let log_sum = T::from_f64(sum.ln());
         for (o, &x) in out.iter_mut().zip(lane) {
@@ -83,6 +127,52 @@ fn softmax_lane<T: Float>(lane: &[T], out: &mut [T], log: bool) {
         let inv = T::from_f64(1.0 / sum);
         out.iter_mut().for_each(|o| *o = *o * inv);
     }
+}
+
+/// The input gradient of one lane from the output `y` and its gradient `g`, into `out`:
+/// `g - exp(y) * sum(g)` for log-softmax, `y * (g - sum(g * y))` for softmax.
+#[inline(always)]
+fn softmax_backward_lane<T: Float>(g: &[T], y: &[T], out: &mut [MaybeUninit<T>], log: bool) {
+    if log {
+        let sum = T::from_f64(vector_math::sum_as_f64(g));
+        vector_math::exp_shifted_into(y, T::ZERO, out);
+        // SAFETY: `exp_shifted_into` wrote every slot.
+        let out = unsafe { assume_init(out) };
+        for (o, &g) in out.iter_mut().zip(g) {
+            *o = g - *o * sum;
+        }
+    } else {
+        let dot = T::from_f64(vector_math::dot_as_f64(g, y));
+        for ((o, &g), &y) in out.iter_mut().zip(g).zip(y) {
+            o.write(y * (g - dot));
+        }
+    }
+}
+
+/// Applies `per_lane(inputs, out)` to every lane (of length `lane`) of contiguous inputs of
+/// `len` elements, on several threads for large inputs.
+fn map_lanes<T: Float>(
+    len: usize,
+    lane: usize,
+    per_lane: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut out: Vec<T> = crate::storage::vec_with_capacity(len);
+    if lane > 0 {
+        let spare = &mut out.spare_capacity_mut()[..len];
+        let work = |(i, dst): (usize, &mut [MaybeUninit<T>])| {
+            crate::kernels::vectorized(|| per_lane(i * lane, dst))
+        };
+        if crate::kernels::worth_splitting(len, 1 << 15) {
+            spare.par_chunks_mut(lane).enumerate().for_each(work);
+        } else {
+            spare.chunks_mut(lane).enumerate().for_each(work);
+        }
+    }
+    // SAFETY: `per_lane` wrote every slot of every lane (there are none when `lane` is 0,
+    // as then `len` is 0 too).
+    unsafe { out.set_len(len) };
+    out
 }
 
 impl Tensor {
@@ -130,19 +220,9 @@ impl Tensor {
         let lane = input.shape().last().copied().unwrap_or(1);
         let out = crate::dispatch_float!(self.dtype(), T => {
             input.with_values::<T, _>(|values| {
-                let mut out: Vec<T> = crate::storage::vec_with_capacity(values.len());
-                out.resize(values.len(), T::ZERO);
-                if lane > 0 {
-                    use rayon::prelude::*;
-                    let work = |(src, dst): (&[T], &mut [T])| {
-                        crate::kernels::vectorized(|| softmax_lane(src, dst, log))
-                    };
-                    if values.len() >= 1 << 15 {
-                        values.par_chunks(lane).zip(out.par_chunks_mut(lane)).for_each(work);
-                    } else {
-                        values.chunks(lane).zip(out.chunks_mut(lane)).for_each(work);
-                    }
-                }
+                let out = map_lanes(values.len(), lane, |start, dst| {
+                    softmax_lane(&values[start..start + dst.len()], dst, log)
+                });
                 Tensor::from_buffer(T::into_buffer(out), input.shape())
             })
         }, _ => unreachable!());

@@ -1,6 +1,7 @@
 //! Elementwise ops of one tensor.
 
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use smallvec::smallvec;
@@ -9,7 +10,7 @@ use super::default_float_dtype;
 use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::kernels::elementwise::map;
+use crate::kernels::elementwise::{map, map_chunks};
 use crate::storage::Float;
 use crate::tensor::Tensor;
 
@@ -28,6 +29,12 @@ trait UnaryOp: Send + Sync + 'static {
     /// Integer inputs stay integer (`neg`, `abs`, ...) instead of promoting to float.
     const KEEPS_INT: bool = false;
     fn forward<T: Float>(x: T) -> T;
+    /// [`UnaryOp::forward`] over a chunk, for ops with a faster whole-slice kernel.
+    fn forward_chunk<T: Float>(src: &[T], dst: &mut [MaybeUninit<T>]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            d.write(Self::forward(x));
+        }
+    }
     fn forward_int(x: i64) -> i64 {
         x
     }
@@ -53,8 +60,8 @@ impl<O: UnaryOp> BackwardFn for UnaryBackward<O> {
 
 fn unary<O: UnaryOp>(x: &Tensor) -> Result<Tensor> {
     let out = match x.dtype() {
-        DType::F32 => map::<f32, f32>(x, O::forward),
-        DType::F64 => map::<f64, f64>(x, O::forward),
+        DType::F32 => map_chunks::<f32, f32>(x, O::forward_chunk),
+        DType::F64 => map_chunks::<f64, f64>(x, O::forward_chunk),
         DType::I64 if O::KEEPS_INT => map::<i64, i64>(x, O::forward_int),
         DType::Bool if O::KEEPS_INT => map::<bool, bool>(x, |b| O::forward_int(b as i64) != 0),
         _ => return unary::<O>(&x.cast(default_float_dtype())),
@@ -74,7 +81,7 @@ fn unary<O: UnaryOp>(x: &Tensor) -> Result<Tensor> {
 macro_rules! unary_op {
     ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, $saves:ident,
      keeps_int: $keeps:literal, |$x:ident| $fwd:expr, int: |$xi:ident| $fwd_int:expr,
-     |$g:ident, $s:ident| $bwd:expr) => {
+     |$g:ident, $s:ident| $bwd:expr $(, chunk: $chunk:path)?) => {
         struct $op;
         impl UnaryOp for $op {
             const GRAD_FN: &'static str = $grad_fn;
@@ -86,6 +93,9 @@ macro_rules! unary_op {
             fn forward_int($xi: i64) -> i64 {
                 $fwd_int
             }
+            $(fn forward_chunk<T: Float>(src: &[T], dst: &mut [MaybeUninit<T>]) {
+                $chunk(src, dst)
+            })?
             #[allow(unused_variables)]
             fn backward($g: &Tensor, $s: &Tensor) -> Result<Tensor> {
                 $bwd
@@ -99,9 +109,9 @@ macro_rules! unary_op {
         }
     };
     ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, $saves:ident,
-     |$x:ident| $fwd:expr, |$g:ident, $s:ident| $bwd:expr) => {
+     |$x:ident| $fwd:expr, |$g:ident, $s:ident| $bwd:expr $(, chunk: $chunk:path)?) => {
         unary_op!($(#[$doc])* $method, $op, $grad_fn, $saves, keeps_int: false, |$x| $fwd,
-                  int: |v| v, |$g, $s| $bwd);
+                  int: |v| v, |$g, $s| $bwd $(, chunk: $chunk)?);
     };
 }
 
@@ -129,8 +139,12 @@ unary_op!(
 );
 unary_op!(
     /// `e^x`. Backward reuses the output: `g * e^x`.
-    exp, Exp, "ExpBackward0", Output, |x| x.exp(), |g, out| g.mul(out)
+    exp, Exp, "ExpBackward0", Output, |x| x.exp(), |g, out| g.mul(out), chunk: exp_chunk
 );
+
+fn exp_chunk<T: Float>(src: &[T], dst: &mut [MaybeUninit<T>]) {
+    crate::kernels::vector_math::exp_shifted_into(src, T::ZERO, dst)
+}
 unary_op!(
     /// Natural log. Backward: `g / x`.
     log, Log, "LogBackward0", Input, |x| x.ln(), |g, x| g.div(x)

@@ -157,7 +157,7 @@ pub(crate) fn from_numpy(py: Python<'_>, ndarray: &Bound<'_, PyAny>) -> PyResult
             if stride < 0 {
                 return Err(PyValueError::new_err(NEGATIVE_STRIDES));
             }
-            if stride as usize % itemsize != 0 {
+            if !(stride as usize).is_multiple_of(itemsize) {
                 return Err(PyValueError::new_err(STRIDES_NOT_MULTIPLE));
             }
             strides.push(stride as usize / itemsize);
@@ -238,7 +238,7 @@ unsafe fn lend(
             })
             .ok_or(Unlendable::TooLarge)?
     };
-    if len > 0 && (data.is_null() || data as usize % dtype.size_of() != 0) {
+    if len > 0 && (data.is_null() || !(data as usize).is_multiple_of(dtype.size_of())) {
         return Err(Unlendable::Misaligned);
     }
     // Any other byte in a Rust `bool` is undefined behaviour, and NumPy views (of uint8 data,

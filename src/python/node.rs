@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::error::guard;
 use super::tensor::{wrap, PyTensor};
 use crate::autograd::NodeRef;
 
@@ -62,6 +63,40 @@ impl PyNode {
     #[getter]
     fn variable(&self, py: Python<'_>) -> PyResult<Option<Py<PyTensor>>> {
         self.node.variable().map(|t| wrap(py, t)).transpose()
+    }
+
+    /// Runs the node's backward rule on one gradient per output, as in PyTorch: a single
+    /// input's gradient comes back alone, several as a tuple (`None` for inputs that need
+    /// no gradient).
+    #[pyo3(signature = (*grads))]
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        grads: Vec<Option<PyRef<'_, PyTensor>>>,
+    ) -> PyResult<Py<PyAny>> {
+        let grads: Vec<Option<crate::tensor::Tensor>> = grads
+            .iter()
+            .map(|g| g.as_ref().map(|g| g.inner.clone()))
+            .collect();
+        let out = guard(|| crate::autograd::call_node(&self.node, &grads))?;
+        let wrapped: Vec<Py<PyAny>> = out
+            .into_iter()
+            .map(|g| match g {
+                Some(t) => wrap(py, t).map(Py::into_any),
+                None => Ok(py.None()),
+            })
+            .collect::<PyResult<_>>()?;
+        match wrapped.len() {
+            0 => Ok(py.None()),
+            1 => Ok(wrapped.into_iter().next().expect("one element")),
+            _ => Ok(PyTuple::new(py, wrapped)?.into_any().unbind()),
+        }
+    }
+
+    /// `(nodes, saved_tensors, saved_bytes)` of the graph reachable from this node.
+    fn _graph_stats(&self) -> (usize, usize, usize) {
+        let stats = self.node.graph_stats();
+        (stats.nodes, stats.saved_tensors, stats.saved_bytes)
     }
 
     /// A dict for user annotations, as in PyTorch.
