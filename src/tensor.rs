@@ -51,6 +51,15 @@ pub(crate) struct AutogradMeta {
     pub retains_grad: bool,
     /// The leaf's `AccumulateGrad` node, held weakly: the node owns the leaf, not the reverse.
     pub accumulator: Option<NodeId>,
+    /// A leaf's hooks (a non-leaf's live on its `grad_fn` node).
+    pub hooks: crate::autograd::hooks::LeafHooks,
+}
+
+impl TensorImpl {
+    /// The autograd metadata if its lock is free right now.
+    pub(crate) fn try_meta(&self) -> Option<MutexGuard<'_, AutogradMeta>> {
+        self.meta.try_lock()
+    }
 }
 
 impl std::fmt::Debug for Tensor {

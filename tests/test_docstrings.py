@@ -11,6 +11,10 @@ MODULES = [
     "autodiff._tensor_str",
     "autodiff.autograd",
     "autodiff.autograd.grad_mode",
+    "autodiff.autograd.functional",
+    "autodiff.autograd.gradcheck",
+    "autodiff.autograd.function",
+    "autodiff.autograd.anomaly_mode",
 ]
 
 

@@ -7,7 +7,7 @@ tower).
 """
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import EllipsisType
 from typing import Any, ClassVar, Final, Literal, final, overload
 
@@ -28,6 +28,9 @@ _int: TypeAlias = builtins.int
 __all__ = [
     "Tensor",
     "Node",
+    "RemovableHandle",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
     "dtype",
     "float32",
     "float64",
@@ -49,6 +52,9 @@ __all__ = [
     "set_default_dtype",
     "_run_backward",
     "_run_grad",
+    "_record_function",
+    "_delayed_error",
+    "_set_detect_anomaly",
     "arange",
     "linspace",
     "eye",
@@ -129,6 +135,14 @@ class Node:
         for a one-input node, else a tuple (``None`` where an input needs no gradient)."""
     def _graph_stats(self) -> tuple[_int, _int, _int]:
         """``(nodes, saved_tensors, saved_bytes)`` of the graph reachable from this node."""
+    def register_prehook(self, hook: Callable[[tuple[Tensor | None, ...]], Any]) -> RemovableHandle:
+        """Registers ``hook(grad_outputs)``, run before the node's rule; a returned tuple
+        replaces the gradients of its outputs."""
+    def register_hook(
+        self, hook: Callable[[tuple[Tensor | None, ...], tuple[Tensor | None, ...]], Any]
+    ) -> RemovableHandle:
+        """Registers ``hook(grad_inputs, grad_outputs)``, run after the node's rule; a
+        returned tuple replaces the gradients of its inputs."""
     @property
     def metadata(self) -> dict[Any, Any]:
         """A dict for user annotations; unlike PyTorch's, a new empty dict on each access."""
@@ -213,6 +227,11 @@ class Tensor:
         """Accumulates the gradient of this tensor into the ``.grad`` of the graph's leaves."""
     def retain_grad(self) -> None:
         """Makes this non-leaf keep its ``.grad`` after backward."""
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Registers ``hook(grad)``, run on this tensor's gradient each time it is computed; a
+        returned tensor replaces the gradient."""
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Registers ``hook(tensor)``, run after this leaf's ``.grad`` was updated."""
     def requires_grad_(self, requires_grad: _bool = True) -> Self:
         """Sets ``requires_grad`` in place and returns this tensor."""
     def detach(self) -> Tensor:
@@ -870,6 +889,44 @@ def _set_grad_enabled(enabled: _bool) -> _bool:
 
 def _live_nodes() -> _int:
     """The number of autograd graph nodes alive in the process (for memory tests)."""
+
+@final
+class RemovableHandle:
+    """Removes the hook it was returned for (``torch.utils.hooks.RemovableHandle``)."""
+
+    def remove(self) -> None:
+        """Removes the hook; doing it again does nothing."""
+    @property
+    def id(self) -> _int:
+        """The hook's id, unique in the process."""
+    def __enter__(self) -> RemovableHandle: ...
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None: ...
+
+def _record_function(
+    name: str,
+    ctx: Any,
+    trampoline: Callable[..., tuple[Tensor | None, ...]],
+    args: list[Any],
+    outputs: list[Tensor | None],
+    non_differentiable: list[_bool],
+    saved: list[Tensor | None],
+    materialize: _bool,
+) -> list[Tensor | None]:
+    """Attaches a custom function's outputs to a new graph node (``Function.apply``)."""
+
+def _delayed_error(
+    outputs: list[Tensor | None], inputs: list[Tensor], message: str
+) -> list[Tensor | None]:
+    """Outputs whose differentiation raises ``message`` (``once_differentiable``)."""
+
+def _set_detect_anomaly(mode: _bool, check_nan: _bool = True) -> None:
+    """Turns anomaly detection on or off."""
+
+def is_anomaly_enabled() -> _bool:
+    """Whether anomaly detection is on."""
+
+def is_anomaly_check_nan_enabled() -> _bool:
+    """Whether anomaly detection checks backward's gradients for NaN."""
 
 def get_default_dtype() -> dtype:
     """The default float dtype, ``float32`` unless changed."""

@@ -9,7 +9,9 @@ use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
 
+use super::anomaly;
 use super::function::{accumulator, BackwardCtx, BackwardFn, Grads, NodeKind, SavedTensor};
+use super::hooks::{LeafHooks, NodeHooks};
 use super::tape::{drop_nodes, with_tape, Freed, NodeId, Tape};
 use crate::error::{runtime_err, Result};
 use crate::grad_mode::GradModeGuard;
@@ -122,6 +124,8 @@ struct Step {
     executed: bool,
     /// The sum of the gradients received, per output of the node.
     buffer: SmallVec<[Option<Tensor>; 1]>,
+    hooks: NodeHooks,
+    trace: Option<Arc<str>>,
 }
 
 fn run(
@@ -194,8 +198,19 @@ fn run(
     let steps = &mut plan.steps;
     let outcome = (|| -> Result<()> {
         while let Some((_, i)) = ready.pop() {
-            let inputs = std::mem::take(&mut steps[i].buffer);
+            let mut inputs = std::mem::take(&mut steps[i].buffer);
             let step = &steps[i];
+            let leaf_hooks = match &step.work {
+                Work::Accumulate(leaf) => leaf.leaf_hooks(),
+                Work::Op(_) => LeafHooks::default(),
+            };
+            // Tensor hooks see (and may replace) a gradient before anything uses it.
+            let tensor_hooks = step.hooks.tensor.iter().map(|(nr, h)| (*nr, h));
+            for (output_nr, hook) in tensor_hooks.chain(leaf_hooks.tensor.iter().map(|h| (0, h))) {
+                if let Some(slot @ Some(_)) = inputs.get_mut(output_nr as usize) {
+                    *slot = Some(hook.apply(slot.take().expect("checked"))?);
+                }
+            }
             for (output_nr, weak) in &step.retained {
                 if let (Some(t), Some(Some(g))) = (weak.upgrade(), inputs.get(*output_nr as usize))
                 {
@@ -215,6 +230,9 @@ fn run(
                         (accumulate, leaf.requires_grad(), inputs.first())
                     {
                         accumulate_grad(leaf, g, create_graph)?;
+                        for hook in &leaf_hooks.post_accumulate {
+                            (hook.f)(leaf)?;
+                        }
                     }
                     continue;
                 }
@@ -224,6 +242,11 @@ fn run(
                         .iter()
                         .map(|e| e.is_some_and(|(j, _)| steps[j].needed))
                         .collect();
+                    for hook in &step.hooks.pre {
+                        if let Some(new) = (hook.f)(&inputs)? {
+                            inputs = replace_grads(inputs, new, "prehook")?;
+                        }
+                    }
                     if !needs.contains(&true) || inputs.iter().all(Option::is_none) {
                         SmallVec::new()
                     } else {
@@ -236,7 +259,24 @@ fn run(
                             needs_input_grad: &needs,
                             create_graph,
                         };
-                        let grads = f.backward(&ctx)?;
+                        let grads = f.backward(&ctx).and_then(|grads| {
+                            if anomaly::is_anomaly_enabled()
+                                && anomaly::is_anomaly_check_nan_enabled()
+                            {
+                                anomaly::check_nan(f.name(), &grads)?;
+                            }
+                            Ok(grads)
+                        });
+                        if grads.is_err() && anomaly::is_anomaly_enabled() {
+                            anomaly::report(f.name(), step.trace.as_deref());
+                        }
+                        let mut grads = grads?;
+                        grads.resize(step.edges.len(), None);
+                        for hook in &step.hooks.post {
+                            if let Some(new) = (hook.f)(&grads, &inputs)? {
+                                grads = replace_grads(grads, new, "hook")?;
+                            }
+                        }
                         // Only nodes whose rule ran give up their saved tensors afterwards.
                         steps[i].executed = true;
                         grads
@@ -270,6 +310,33 @@ fn run(
     drop(plan);
     outcome?;
     Ok(results)
+}
+
+/// The gradients a node hook returned in place of `old`: as many, each of the same shape.
+fn replace_grads<A: smallvec::Array<Item = Option<Tensor>>>(
+    old: SmallVec<A>,
+    new: Grads,
+    kind: &str,
+) -> Result<SmallVec<A>> {
+    if new.len() != old.len() {
+        return Err(runtime_err!(
+            "{kind} returned {} gradients but expected {}",
+            new.len(),
+            old.len()
+        ));
+    }
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        if let (Some(o), Some(n)) = (o, n) {
+            if o.shape() != n.shape() {
+                return Err(runtime_err!(
+                    "{kind} changed the shape of gradient {i} from {} to {}",
+                    torch_size(o.shape()),
+                    torch_size(n.shape())
+                ));
+            }
+        }
+    }
+    Ok(new.into_iter().collect())
 }
 
 /// The steps of a backward pass and where the roots enter them.
@@ -365,6 +432,8 @@ fn build_plan(
             queued: false,
             executed: false,
             buffer: SmallVec::new(),
+            hooks: node.hooks.clone(),
+            trace: node.trace.clone(),
         });
     }
     for step in &mut steps {

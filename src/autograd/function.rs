@@ -164,11 +164,10 @@ impl BackwardCtx<'_> {
             return Err(runtime_err!(
                 "one of the variables needed for gradient computation has been modified by an \
                  inplace operation: [{} {:?}]{which} is at version {now}; expected version \
-                 {version} instead. Hint: enable anomaly detection to find the operation that \
-                 failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, \
-                 check_nan=False).",
+                 {version} instead. {}",
                 data.dtype().legacy_type_name(),
                 data.shape(),
+                super::anomaly::version_error_hint(),
             ));
         }
         if is_output && self.create_graph {
@@ -208,6 +207,19 @@ pub fn record(
     backward: Arc<dyn BackwardFn>,
     saved: SmallVec<[SavedTensor; 2]>,
 ) {
+    record_outputs(inputs, &[Some(output)], backward, saved);
+}
+
+/// Records an op with several outputs: one node whose output `i` is `outputs[i]` (`None`
+/// for an output outside the graph, such as a non-differentiable one).
+pub fn record_outputs(
+    inputs: &[&Tensor],
+    outputs: &[Option<&Tensor>],
+    backward: Arc<dyn BackwardFn>,
+    saved: SmallVec<[SavedTensor; 2]>,
+) {
+    // Read before the tape lock is taken: reading it may run Python.
+    let trace = super::anomaly::forward_trace();
     let node = with_tape(|tape| {
         let edges = inputs.iter().map(|t| gradient_edge(tape, t)).collect();
         let node = Node {
@@ -217,10 +229,22 @@ pub fn record(
             saved,
             released: false,
             retained: Vec::new(),
+            hooks: Default::default(),
+            trace,
         };
         NodeRef::from_retained(tape.insert(node, false))
     });
-    output.set_grad_fn(node, 0);
+    let attached: SmallVec<[(usize, &Tensor); 2]> = outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.map(|t| (i, t)))
+        .collect();
+    if let Some((&(last_nr, last), rest)) = attached.split_last() {
+        for &(nr, t) in rest {
+            t.set_grad_fn(node.clone(), nr as u32);
+        }
+        last.set_grad_fn(node, last_nr as u32);
+    }
 }
 
 /// The edge through which `t` receives its gradient, with a strong reference taken for it.
@@ -261,6 +285,8 @@ pub(crate) fn accumulator(
         saved: SmallVec::new(),
         released: false,
         retained: Vec::new(),
+        hooks: Default::default(),
+        trace: None,
     };
     let id = tape.insert(node, true);
     meta.accumulator = Some(id);

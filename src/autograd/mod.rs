@@ -1,10 +1,14 @@
 //! Reverse-mode autograd: the tape of recorded nodes, the backward engine, and the
 //! interface op implementations use to record themselves.
 
+pub mod anomaly;
 pub mod engine;
 pub mod function;
+pub mod hooks;
 pub mod tape;
 
 pub use engine::{backward, call_node, grad};
-pub use function::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+pub use function::{
+    needs_grad, record, record_outputs, BackwardCtx, BackwardFn, Grads, SavedTensor,
+};
 pub use tape::{live_nodes, GraphStats, NodeId, NodeRef};

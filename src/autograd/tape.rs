@@ -44,6 +44,10 @@ pub(crate) struct Node {
     pub released: bool,
     /// Non-leaf tensors whose `.grad` is kept (`retain_grad()`), by output number.
     pub retained: Vec<(u32, std::sync::Weak<crate::tensor::TensorImpl>)>,
+    /// Hooks on the node and on its outputs' gradients.
+    pub hooks: super::hooks::NodeHooks,
+    /// The forward call's stack, kept in anomaly mode.
+    pub trace: Option<std::sync::Arc<str>>,
 }
 
 struct Slot {
@@ -74,6 +78,12 @@ static TAPE: Mutex<Tape> = const_mutex(Tape {
 /// Runs `f` with the tape locked. `f` must not drop tensors or node handles.
 pub(crate) fn with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> R {
     f(&mut TAPE.lock())
+}
+
+/// [`with_tape`] if the lock is free right now; `None` otherwise. For the garbage collector's
+/// callbacks, which must not wait for a lock.
+pub(crate) fn try_with_tape<R>(f: impl FnOnce(&mut Tape) -> R) -> Option<R> {
+    TAPE.try_lock().map(|mut tape| f(&mut tape))
 }
 
 /// The number of graph nodes alive in the process. Tests use it to prove nothing leaks.
@@ -156,6 +166,14 @@ impl Tape {
 
     pub(crate) fn set_plan_index(&mut self, id: NodeId, epoch: u32, index: usize) {
         self.slots[id.idx as usize].mark = (epoch, index as u32);
+    }
+
+    /// How many handles refer to a live node (0 for a freed one).
+    pub(crate) fn strong_count(&self, id: NodeId) -> u32 {
+        match self.slots.get(id.idx as usize) {
+            Some(slot) if slot.gen == id.gen && slot.node.is_some() => slot.strong,
+            _ => 0,
+        }
     }
 
     pub(crate) fn is_alive(&self, id: NodeId) -> bool {

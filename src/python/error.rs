@@ -17,6 +17,10 @@ impl From<Error> for PyErr {
             Error::Type(msg) => PyTypeError::new_err(msg),
             Error::Index(msg) => PyIndexError::new_err(msg),
             Error::NotImplemented(msg) => PyNotImplementedError::new_err(msg),
+            Error::Callback(err) => match err.payload().downcast_ref::<PyErr>() {
+                Some(raised) => pyo3::Python::attach(|py| raised.clone_ref(py)),
+                None => PyRuntimeError::new_err(err.to_string()),
+            },
         }
     }
 }

@@ -1,10 +1,13 @@
 //! PyO3 bindings: the private native module `autodiff._C`. Compiled only with the `python`
 //! feature, so the engine itself never links libpython.
 
+mod anomaly;
 mod convert;
 mod creation;
 mod error;
+mod function;
 mod functions;
+mod hooks;
 mod interop;
 mod node;
 mod tensor;
@@ -32,6 +35,9 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(dtype.name(), convert::dtype_object(py, dtype))?;
     }
     functions::register(m)?;
+    hooks::register(m)?;
+    function::register(m)?;
+    anomaly::register(m)?;
     creation::register(m)?;
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple, PyWeakrefReference};
 
 use super::convert::{dtype_object, extract_dtype, to_list, PyDType};
 use super::error::{guard, guard_py};
@@ -29,7 +29,9 @@ pub struct PyTensor {
 #[derive(Default)]
 struct PyCache {
     grad: Option<Py<PyTensor>>,
-    grad_fn: Option<Py<PyNode>>,
+    /// Held weakly: a strong `Node` object here would hold the graph node, and the garbage
+    /// collector could then never free a hook that captures this tensor (see `hooks.rs`).
+    grad_fn: Option<Py<PyWeakrefReference>>,
 }
 
 impl PyTensor {
@@ -218,14 +220,18 @@ impl PyTensor {
             return Ok(None);
         };
         let mut cache = self.cache.lock();
-        if let Some(cached) = &cache.grad_fn {
+        let cached = cache
+            .grad_fn
+            .as_ref()
+            .and_then(|weak| weak.bind(py).upgrade());
+        if let Some(cached) = cached.and_then(|obj| obj.cast_into::<PyNode>().ok()) {
             if cached.get().node == node {
-                return Ok(Some(cached.clone_ref(py)));
+                return Ok(Some(cached.unbind()));
             }
         }
-        let fresh = Py::new(py, PyNode::new(node))?;
-        cache.grad_fn = Some(fresh.clone_ref(py));
-        Ok(Some(fresh))
+        let fresh = Bound::new(py, PyNode::new(node))?;
+        cache.grad_fn = Some(PyWeakrefReference::new(&fresh)?.unbind());
+        Ok(Some(fresh.unbind()))
     }
 
     /// The accumulated gradient; `None` until a backward reaches this tensor.

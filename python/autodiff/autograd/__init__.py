@@ -6,10 +6,25 @@ from collections.abc import Sequence
 from typing import Union
 
 from .. import _C
-from . import graph
+from .._C import is_anomaly_check_nan_enabled, is_anomaly_enabled
+from . import functional, graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
+from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
+    "once_differentiable",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
+    "functional",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
     "backward",
     "grad",
     "graph",
@@ -88,13 +103,12 @@ def grad(
         raise NotImplementedError("is_grads_batched=True is not supported yet")
     roots = _as_tuple(outputs)
     wanted = _as_tuple(inputs)
+    if not wanted:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is not None:
         grad_outputs = _as_tuple(grad_outputs)
         if len(grad_outputs) != len(roots):
-            raise RuntimeError(
-                f"grad requires one grad_output per output: got {len(grad_outputs)} "
-                f"grad_outputs and {len(roots)} outputs"
-            )
+            raise RuntimeError(f"got {len(roots)} tensors and {len(grad_outputs)} gradients")
     if retain_graph is None:
         retain_graph = create_graph
     results = _C._run_grad(roots, wanted, grad_outputs, retain_graph, create_graph)
