@@ -39,7 +39,23 @@ pub struct TensorImpl {
     version: Option<Arc<AtomicU64>>,
     /// Mirrors `meta.grad_fn.is_some() || leaf flag`, readable without the lock on every op.
     requires_grad: AtomicBool,
+    /// Set on the results of view ops: in-place changes through a view rewrite its base's
+    /// history too.
+    view: Option<ViewInfo>,
     meta: Mutex<AutogradMeta>,
+}
+
+/// What a view remembers of where it came from.
+#[derive(Clone)]
+pub(crate) struct ViewInfo {
+    /// The tensor that owns the data: never itself a view.
+    pub base: Tensor,
+    /// Grad mode when the view was made: a view made under `no_grad` may not be modified in
+    /// place with grad mode on.
+    pub made_with_grad: bool,
+    /// The op, for views from ops that return several views (`split`, `chunk`, `unbind`),
+    /// which may not be modified in place.
+    pub multi_output: Option<(&'static str, usize)>,
 }
 
 /// Autograd bookkeeping; see the lock order in `autograd/tape.rs`.
@@ -88,6 +104,7 @@ impl Tensor {
             wrapped_number: false,
             version: None,
             requires_grad: AtomicBool::new(false),
+            view: None,
             meta: Mutex::new(AutogradMeta::default()),
         }))
     }
@@ -432,6 +449,40 @@ impl Tensor {
     /// A tensor sharing this one's data, viewed through `layout`.
     pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
         self.sharing_data(layout, self.0.version.clone())
+    }
+
+    /// [`Tensor::with_layout`] for the result of a view op: the result remembers its base.
+    pub(crate) fn view_of(&self, layout: Layout) -> Tensor {
+        let mut t = self.with_layout(layout);
+        let base = self.view_base().unwrap_or_else(|| self.clone());
+        Arc::get_mut(&mut t.0)
+            .expect("a fresh tensor is unshared")
+            .view = Some(ViewInfo {
+            base,
+            made_with_grad: crate::grad_mode::is_grad_enabled(),
+            multi_output: None,
+        });
+        t
+    }
+
+    /// Marks fresh views as the outputs of `op`, which returns several views.
+    pub(crate) fn mark_multi_output_views(pieces: Vec<Tensor>, op: &'static str) -> Vec<Tensor> {
+        let mut pieces = pieces;
+        for (i, piece) in pieces.iter_mut().enumerate() {
+            if let Some(view) = Arc::get_mut(&mut piece.0).and_then(|t| t.view.as_mut()) {
+                view.multi_output = Some((op, i));
+            }
+        }
+        pieces
+    }
+
+    /// The tensor this view shares its data with (`Tensor._base`); `None` if not a view.
+    pub fn view_base(&self) -> Option<Tensor> {
+        self.0.view.as_ref().map(|v| v.base.clone())
+    }
+
+    pub(crate) fn view_info(&self) -> Option<&ViewInfo> {
+        self.0.view.as_ref()
     }
 
     /// A shape as `SmallVec`, for building layouts.

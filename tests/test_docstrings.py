@@ -15,6 +15,8 @@ MODULES = [
     "autodiff.autograd.gradcheck",
     "autodiff.autograd.function",
     "autodiff.autograd.anomaly_mode",
+    "autodiff.autograd.stats",
+    "autodiff.viz",
 ]
 
 

@@ -242,6 +242,27 @@ class Tensor:
         """Fills with zeros in place and returns this tensor."""
     def fill_(self, value: _float) -> Self:
         """Fills with ``value`` in place and returns this tensor."""
+    def add_(self, other: Tensor | _float, *, alpha: _float | None = None) -> Self:
+        """``self += alpha * other`` in place (recorded under grad mode); returns this tensor."""
+    def sub_(self, other: Tensor | _float, *, alpha: _float | None = None) -> Self:
+        """``self -= alpha * other`` in place; returns this tensor."""
+    def mul_(self, other: Tensor | _float) -> Self:
+        """``self *= other`` in place; returns this tensor."""
+    def div_(self, other: Tensor | _float) -> Self:
+        """``self /= other`` in place (true division); returns this tensor."""
+    def copy_(self, src: Tensor | _float, non_blocking: _bool = False) -> Self:
+        """Copies ``src`` (broadcast, cast) into this tensor; returns this tensor."""
+    def clamp_(self, min: _float | None = None, max: _float | None = None) -> Self:
+        """Clamps in place to ``[min, max]``; returns this tensor."""
+    def __iadd__(self, other: Tensor | _float, /) -> Self: ...
+    def __isub__(self, other: Tensor | _float, /) -> Self: ...
+    def __imul__(self, other: Tensor | _float, /) -> Self: ...
+    def __itruediv__(self, other: Tensor | _float, /) -> Self: ...
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor this view shares its data with; ``None`` if it is not a view."""
+    def _is_view(self) -> _bool:
+        """Whether this tensor is a view of another."""
 
     # ---- values ----
 

@@ -294,7 +294,18 @@ __all__ = [
     "tan",
     "tanh",
     "tensor",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `autodiff.viz` loads on first use: it needs subprocess and friends, which `import
+    # autodiff` should not pay for.
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -82,6 +82,23 @@ pub fn grad(
     )
 }
 
+/// Stops keeping `.grad` of a non-leaf through its current `grad_fn` (an in-place op moves
+/// it to the new one).
+pub(crate) fn forget_retained(t: &Tensor) {
+    let Some(node) = t.grad_fn() else { return };
+    let dropped = with_tape(|tape| {
+        tape.get_mut(node.id()).map(|n| {
+            let (gone, kept) = std::mem::take(&mut n.retained)
+                .into_iter()
+                .partition(|(_, weak)| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(&t.0)));
+            n.retained = kept;
+            gone
+        })
+    });
+    let _: Option<Vec<(u32, Weak<TensorImpl>)>> = dropped;
+    t.meta().retains_grad = false;
+}
+
 /// Starts keeping `.grad` of a non-leaf (a no-op on leaves).
 pub(crate) fn retain_grad(t: &Tensor) {
     let Some(node) = t.grad_fn() else { return };
@@ -589,7 +606,9 @@ pub fn call_node(node: &super::NodeRef, grads: &[Option<Tensor>]) -> Result<Grad
             Ok(Grads::new())
         }
         Work::Op(f) => {
-            if grads.iter().all(Option::is_none) {
+            // Rules read the first output's gradient unconditionally: without it, nothing
+            // flows (a node's first output always takes part in the graph).
+            if grads.first().is_none_or(Option::is_none) {
                 return Ok(needs.iter().map(|_| None).collect());
             }
             let ctx = BackwardCtx {

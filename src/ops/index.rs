@@ -155,7 +155,7 @@ impl Tensor {
         let resolved = self.resolve_index(items)?;
         match resolved.advanced {
             None if resolved.view.ptr_eq(self) => {
-                let out = self.with_layout(self.layout().clone());
+                let out = self.view_of(self.layout().clone());
                 super::shape::record_shape_op(self, &out, "AliasBackward0");
                 Ok(out)
             }
@@ -167,8 +167,8 @@ impl Tensor {
         }
     }
 
-    /// `self[items] = value` in place (outside autograd, as PyTorch allows on tensors that
-    /// do not require grad or under `no_grad`).
+    /// `self[items] = value` in place; recorded (as a copy into the view `self[items]`) when
+    /// grad mode is on and either side requires grad.
     pub fn index_put_(&self, items: &[IndexItem], value: &Tensor) -> Result<()> {
         let resolved = self.detach().resolve_index(items)?;
         // PyTorch writes through a view unless the index selects the whole tensor as it is,
@@ -186,6 +186,17 @@ impl Tensor {
             ));
         }
         self.check_in_place()?;
+        if crate::is_grad_enabled() && (self.requires_grad() || value.requires_grad()) {
+            if resolved.advanced.is_some() {
+                return Err(Error::NotImplemented(
+                    "assigning through advanced indices (tensors, lists, masks) to a tensor in \
+                     a graph is not supported yet; use torch.where or index_put out of place"
+                        .into(),
+                ));
+            }
+            // Recorded: a copy into the view, which rewrites this tensor's history.
+            return self.index(items)?.copy_(value);
+        }
         if resolved.advanced.is_some()
             && !value.is_wrapped_number()
             && value.dtype() != self.dtype()

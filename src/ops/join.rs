@@ -216,12 +216,13 @@ impl Tensor {
         }
         let step = (split_size as usize).max(1);
         let count = size.div_ceil(step).max(1);
-        (0..count)
+        let pieces = (0..count)
             .map(|i| {
                 let start = i * step;
                 self.slice_parts(d, start, step.min(size - start), 1, "SplitBackward0")
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Tensor::mark_multi_output_views(pieces, "Split"))
     }
 
     /// Views of the given sizes along `dim`, which must add up to its size.
@@ -235,14 +236,15 @@ impl Tensor {
             ));
         }
         let mut start = 0;
-        sizes
+        let pieces = sizes
             .iter()
             .map(|&s| {
                 let piece = self.slice_parts(d, start, s as usize, 1, "SplitWithSizesBackward0");
                 start += s as usize;
                 piece
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Tensor::mark_multi_output_views(pieces, "SplitWithSizes"))
     }
 
     /// `chunks` views along `dim` of (nearly) equal size (`torch.chunk`).
@@ -256,9 +258,10 @@ impl Tensor {
         let size = self.shape().get(d).copied().unwrap_or(1) as i64;
         if size == 0 {
             // PyTorch gives as many empty pieces as asked for.
-            return (0..chunks)
+            let pieces = (0..chunks)
                 .map(|_| self.slice_parts(d, 0, 0, 1, "SplitBackward0"))
-                .collect();
+                .collect::<Result<_>>()?;
+            return Ok(Tensor::mark_multi_output_views(pieces, "Split"));
         }
         self.split((size + chunks - 1) / chunks, dim)
     }
@@ -271,9 +274,10 @@ impl Tensor {
             ));
         }
         let d = normalize_dim(dim, self.ndim())?;
-        (0..self.shape()[d] as i64)
+        let pieces = (0..self.shape()[d] as i64)
             .map(|i| self.select_as(d as i64, i, "UnbindBackward0"))
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(Tensor::mark_multi_output_views(pieces, "Unbind"))
     }
 
     /// Dimension `dim` split into `sizes` (one entry may be -1).

@@ -100,7 +100,7 @@ impl Tensor {
             }
         }
         crate::layout::checked_numel(shape, 1)?;
-        let out = self.with_layout(self.layout().broadcast_to(shape));
+        let out = self.view_of(self.layout().broadcast_to(shape));
         record_shape_op(self, &out, "ExpandBackward0");
         Ok(out)
     }
@@ -126,7 +126,7 @@ impl Tensor {
                 crate::layout::contiguous_strides(shape),
                 self.layout().offset(),
             );
-            (self.with_layout(layout), view_name)
+            (self.view_of(layout), view_name)
         } else {
             (
                 self.contiguous_copy()

@@ -106,7 +106,7 @@ impl Tensor {
         let layout = self.layout();
         let shape = order.iter().map(|&d| layout.shape()[d]).collect();
         let strides = order.iter().map(|&d| layout.strides()[d]).collect();
-        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        let out = self.view_of(Layout::new(shape, strides, layout.offset()));
         if needs_grad(&[self]) {
             let mut inverse = Shape::from_elem(0, order.len());
             for (i, &d) in order.iter().enumerate() {
@@ -135,7 +135,7 @@ impl Tensor {
         };
         shape.insert(d, 1);
         strides.insert(d, stride);
-        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        let out = self.view_of(Layout::new(shape, strides, layout.offset()));
         record_shape_op(self, &out, "UnsqueezeBackward0");
         Ok(out)
     }
@@ -169,7 +169,7 @@ impl Tensor {
                 strides.push(stride);
             }
         }
-        let out = self.with_layout(Layout::new(shape, strides, layout.offset()));
+        let out = self.view_of(Layout::new(shape, strides, layout.offset()));
         record_shape_op(self, &out, name);
         Ok(out)
     }
@@ -189,7 +189,7 @@ impl Tensor {
             contiguous_strides(&shape),
             self.layout().offset(),
         );
-        let out = self.with_layout(layout);
+        let out = self.view_of(layout);
         record_shape_op(self, &out, "ViewBackward0");
         Ok(out)
     }
@@ -266,33 +266,21 @@ impl BackwardFn for ScatterBackward {
         "AsStridedScatterBackward0"
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
-        let g = ctx.grad().contiguous()?;
-        let actual = Layout::new(
-            self.relative.shape().into(),
-            self.relative.strides().into(),
-            g.layout().offset() + self.relative.offset(),
-        );
-        let input_shape = g.shape_vec();
-        Ok(smallvec![Some(g.strided_view(
-            actual,
-            self.relative.clone(),
-            input_shape,
-            "AsStridedBackward0"
-        ))])
+        Ok(smallvec![Some(ctx.grad().gather_view(&self.relative)?)])
     }
 }
 
 impl Tensor {
     /// A view over `actual` (a layout into this tensor's storage), recorded with the view's
     /// geometry `relative` to a contiguous tensor of `input_shape` for backward.
-    fn strided_view(
+    pub(crate) fn strided_view(
         &self,
         actual: Layout,
         relative: Layout,
         input_shape: Shape,
         name: &'static str,
     ) -> Tensor {
-        let out = self.with_layout(actual);
+        let out = self.view_of(actual);
         if needs_grad(&[self]) {
             let backward = StridedViewBackward {
                 name,
@@ -302,6 +290,19 @@ impl Tensor {
             record(&[self], &out, Arc::new(backward), smallvec![]);
         }
         out
+    }
+
+    /// The elements at the positions `relative` describes (a layout into a contiguous
+    /// tensor of this shape), as a view of a contiguous copy. Differentiable.
+    pub(crate) fn gather_view(&self, relative: &Layout) -> Result<Tensor> {
+        let g = self.contiguous()?;
+        let actual = Layout::new(
+            relative.shape().into(),
+            relative.strides().into(),
+            g.layout().offset() + relative.offset(),
+        );
+        let input_shape = g.shape_vec();
+        Ok(g.strided_view(actual, relative.clone(), input_shape, "AsStridedBackward0"))
     }
 
     /// Zeros of `shape` with this tensor written at the positions `relative` describes (a

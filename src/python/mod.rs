@@ -12,6 +12,7 @@ mod interop;
 mod node;
 mod tensor;
 mod tensor_index;
+mod tensor_inplace;
 mod tensor_linalg;
 mod tensor_math;
 mod tensor_reduce;

@@ -26,7 +26,9 @@ impl PyNode {
     fn name(&self) -> String {
         // PyTorch's nodes written in C++ by hand report a namespaced name.
         match self.node.name() {
-            name @ ("AccumulateGrad" | "CopyBackwards") => format!("torch::autograd::{name}"),
+            name @ ("AccumulateGrad" | "CopyBackwards" | "CopySlices") => {
+                format!("torch::autograd::{name}")
+            }
             name => name.to_string(),
         }
     }

@@ -12,6 +12,7 @@ from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .stats import GraphStats, graph_stats
 
 __all__ = [
     "Function",
@@ -25,6 +26,8 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "GradcheckError",
+    "GraphStats",
+    "graph_stats",
     "backward",
     "grad",
     "graph",
