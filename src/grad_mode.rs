@@ -5,6 +5,33 @@ use std::cell::Cell;
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static INFERENCE_MODE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is in inference mode: grad mode is off, and the tensors made are
+/// inference tensors, which autograd may never record.
+///
+/// ```
+/// assert!(!autodiff::grad_mode::is_inference_mode_enabled());
+/// ```
+#[inline]
+pub fn is_inference_mode_enabled() -> bool {
+    INFERENCE_MODE.with(Cell::get)
+}
+
+/// Enters (or with `false`, leaves) inference mode on this thread, as PyTorch's
+/// `InferenceMode` guard does: grad mode becomes the opposite of `enabled`. Returns the
+/// previous `(inference mode, grad mode)`, for [`restore_inference_mode`].
+pub fn set_inference_mode(enabled: bool) -> (bool, bool) {
+    let previous = (is_inference_mode_enabled(), set_grad_enabled(!enabled));
+    INFERENCE_MODE.with(|flag| flag.set(enabled));
+    previous
+}
+
+/// Restores what [`set_inference_mode`] returned.
+pub fn restore_inference_mode((inference, grad): (bool, bool)) {
+    INFERENCE_MODE.with(|flag| flag.set(inference));
+    set_grad_enabled(grad);
 }
 
 /// Whether ops on this thread record graph nodes.

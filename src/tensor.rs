@@ -42,6 +42,8 @@ pub struct TensorImpl {
     /// Set on the results of view ops: in-place changes through a view rewrite its base's
     /// history too.
     view: Option<ViewInfo>,
+    /// Made in inference mode: autograd may never record it (see `grad_mode.rs`).
+    inference: bool,
     meta: Mutex<AutogradMeta>,
 }
 
@@ -105,6 +107,7 @@ impl Tensor {
             version: None,
             requires_grad: AtomicBool::new(false),
             view: None,
+            inference: crate::grad_mode::is_inference_mode_enabled(),
             meta: Mutex::new(AutogradMeta::default()),
         }))
     }
@@ -354,6 +357,12 @@ impl Tensor {
                  var_no_grad = var.detach()."
             ));
         }
+        if requires_grad && self.is_inference() && !crate::grad_mode::is_inference_mode_enabled() {
+            return Err(runtime_err!(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not \
+                 allowed."
+            ));
+        }
         if requires_grad && !self.dtype().is_float() {
             return Err(runtime_err!(
                 "only Tensors of floating point dtype can require gradients"
@@ -474,6 +483,11 @@ impl Tensor {
             }
         }
         pieces
+    }
+
+    /// Whether this tensor was made in inference mode (`Tensor.is_inference()`).
+    pub fn is_inference(&self) -> bool {
+        self.0.inference
     }
 
     /// The tensor this view shares its data with (`Tensor._base`); `None` if not a view.

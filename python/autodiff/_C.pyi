@@ -31,6 +31,7 @@ __all__ = [
     "RemovableHandle",
     "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled",
+    "is_inference_mode_enabled",
     "dtype",
     "float32",
     "float64",
@@ -55,6 +56,8 @@ __all__ = [
     "_record_function",
     "_delayed_error",
     "_set_detect_anomaly",
+    "_set_inference_mode",
+    "_restore_inference_mode",
     "arange",
     "linspace",
     "eye",
@@ -263,6 +266,8 @@ class Tensor:
         """The tensor this view shares its data with; ``None`` if it is not a view."""
     def _is_view(self) -> _bool:
         """Whether this tensor is a view of another."""
+    def is_inference(self) -> _bool:
+        """Whether this tensor was made in inference mode."""
 
     # ---- values ----
 
@@ -942,6 +947,15 @@ def _delayed_error(
 
 def _set_detect_anomaly(mode: _bool, check_nan: _bool = True) -> None:
     """Turns anomaly detection on or off."""
+
+def is_inference_mode_enabled() -> _bool:
+    """Whether this thread is in inference mode."""
+
+def _set_inference_mode(enabled: _bool) -> tuple[_bool, _bool]:
+    """Enters (or leaves) inference mode; returns the previous (inference, grad) modes."""
+
+def _restore_inference_mode(previous: tuple[_bool, _bool]) -> None:
+    """Restores what ``_set_inference_mode`` returned."""
 
 def is_anomaly_enabled() -> _bool:
     """Whether anomaly detection is on."""

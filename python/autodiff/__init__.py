@@ -52,7 +52,13 @@ from ._C import (
     zeros_like,
 )
 from ._size import Size
-from .autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .random import default_generator, initial_seed, manual_seed, seed
 
 float32 = _C.float32
@@ -261,6 +267,8 @@ __all__ = [
     "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "inference_mode",
     "is_tensor",
     "le",
     "log",

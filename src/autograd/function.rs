@@ -82,6 +82,11 @@ impl SavedTensor {
         })
     }
 
+    /// Whether the saved tensor is an inference tensor (which autograd may not keep).
+    fn is_inference(&self) -> bool {
+        matches!(&self.0, Saved::Tensor { data, .. } if data.is_inference())
+    }
+
     /// The storage a saved tensor keeps alive; `None` for a number saved by value.
     pub(crate) fn storage(&self) -> Option<&Arc<crate::storage::Storage>> {
         match &self.0 {
@@ -206,13 +211,37 @@ pub fn record(
     output: &Tensor,
     backward: Arc<dyn BackwardFn>,
     saved: SmallVec<[SavedTensor; 2]>,
-) {
-    record_outputs(inputs, &[Some(output)], backward, saved);
+) -> Result<()> {
+    record_outputs(inputs, &[Some(output)], backward, saved)
 }
 
 /// Records an op with several outputs: one node whose output `i` is `outputs[i]` (`None`
 /// for an output outside the graph, such as a non-differentiable one).
 pub fn record_outputs(
+    inputs: &[&Tensor],
+    outputs: &[Option<&Tensor>],
+    backward: Arc<dyn BackwardFn>,
+    saved: SmallVec<[SavedTensor; 2]>,
+) -> Result<()> {
+    if saved.iter().any(SavedTensor::is_inference) {
+        return Err(runtime_err!(
+            "Inference tensors cannot be saved for backward. Please do not use Tensors created \
+             in inference mode in computation tracked by autograd. To work around this, you can \
+             make a clone to get a normal tensor and use it in autograd, or use \
+             `torch.no_grad()` instead of `torch.inference_mode()`."
+        ));
+    }
+    attach(inputs, outputs, backward, saved);
+    Ok(())
+}
+
+/// Records an op that saves nothing for backward (views, copies, sums), which cannot fail.
+pub fn record_unsaved(inputs: &[&Tensor], output: &Tensor, backward: Arc<dyn BackwardFn>) {
+    attach(inputs, &[Some(output)], backward, SmallVec::new());
+}
+
+/// Adds the node and sets it as the outputs' `grad_fn`.
+fn attach(
     inputs: &[&Tensor],
     outputs: &[Option<&Tensor>],
     backward: Arc<dyn BackwardFn>,

@@ -9,6 +9,6 @@ pub mod tape;
 
 pub use engine::{backward, call_node, grad};
 pub use function::{
-    needs_grad, record, record_outputs, BackwardCtx, BackwardFn, Grads, SavedTensor,
+    needs_grad, record, record_outputs, record_unsaved, BackwardCtx, BackwardFn, Grads, SavedTensor,
 };
 pub use tape::{live_nodes, GraphStats, NodeId, NodeRef};

@@ -157,7 +157,7 @@ fn binary<O: BinaryOp>(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 op: PhantomData,
             }),
             saved,
-        );
+        )?;
     }
     Ok(out)
 }
@@ -425,10 +425,16 @@ fn map_to_bool(x: &Tensor, pred: impl Fn(f64) -> bool + Sync) -> Tensor {
 }
 
 /// Records a one-input node for the scalar forms.
-fn record_unary(x: &Tensor, out: &Tensor, f: Arc<dyn BackwardFn>, save: Option<SavedTensor>) {
+fn record_unary(
+    x: &Tensor,
+    out: &Tensor,
+    f: Arc<dyn BackwardFn>,
+    save: Option<SavedTensor>,
+) -> Result<()> {
     if needs_grad(&[x]) {
-        record(&[x], out, f, save.into_iter().collect());
+        record(&[x], out, f, save.into_iter().collect())?;
     }
+    Ok(())
 }
 
 impl Tensor {
@@ -460,7 +466,7 @@ impl Tensor {
     /// `value - self` for a wrapped Python number of any kind.
     pub fn rsub_wrapped(&self, value: &Tensor) -> Result<Tensor> {
         let out = compute::<Sub>(value, self, promote(self, value))?;
-        record_unary(self, &out, Arc::new(RsubBackward), None);
+        record_unary(self, &out, Arc::new(RsubBackward), None)?;
         Ok(out)
     }
 
@@ -479,7 +485,7 @@ impl Tensor {
             &out,
             Arc::new(PowScalarBackward { exponent: value }),
             Some(SavedTensor::input(self)),
-        );
+        )?;
         Ok(out)
     }
 
@@ -493,7 +499,7 @@ impl Tensor {
             &out,
             Arc::new(RpowScalarBackward { base }),
             Some(SavedTensor::output(&out)),
-        );
+        )?;
         Ok(out)
     }
 
@@ -536,7 +542,7 @@ impl Tensor {
             &out,
             Arc::new(ClampBackward { min, max }),
             Some(SavedTensor::input(self)),
-        );
+        )?;
         Ok(out)
     }
 }

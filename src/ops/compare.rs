@@ -71,7 +71,7 @@ impl Tensor {
                 &out,
                 Arc::new(backward),
                 smallvec![SavedTensor::input(cond)],
-            );
+            )?;
         }
         Ok(out)
     }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use smallvec::smallvec;
 
 use super::reduce_grad;
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+use crate::autograd::{
+    needs_grad, record, record_unsaved, BackwardCtx, BackwardFn, Grads, SavedTensor,
+};
 use crate::dtype::DType;
 use crate::error::{runtime_err, Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides, normalize_dim, Layout, Shape};
@@ -392,7 +394,7 @@ impl Tensor {
                 positions: positions.clone(),
                 input_shape: self.shape_vec(),
             };
-            record(&[self], &out, Arc::new(backward), smallvec![]);
+            record_unsaved(&[self], &out, Arc::new(backward));
         }
         Ok(out)
     }
@@ -416,7 +418,7 @@ impl Tensor {
             let backward = PutAddBackward {
                 positions: positions.clone(),
             };
-            record(&[self], &out, Arc::new(backward), smallvec![]);
+            record_unsaved(&[self], &out, Arc::new(backward));
         }
         Ok(out)
     }
@@ -524,7 +526,7 @@ impl Tensor {
                 &out,
                 Arc::new(backward),
                 smallvec![SavedTensor::input(mask)],
-            );
+            )?;
         }
         Ok(out)
     }

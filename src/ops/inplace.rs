@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use smallvec::smallvec;
 
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::autograd::{needs_grad, record_unsaved, BackwardCtx, BackwardFn, Grads};
 use crate::dtype::DType;
 use crate::error::{runtime_err, Error, Result};
 use crate::grad_mode::is_grad_enabled;
@@ -103,6 +103,13 @@ impl Tensor {
 
     /// PyTorch's refusals of in-place changes that would corrupt the graph (grad mode only).
     pub(crate) fn check_in_place(&self) -> Result<()> {
+        if self.is_inference() && !crate::grad_mode::is_inference_mode_enabled() {
+            return Err(runtime_err!(
+                "Inplace update to inference tensor outside InferenceMode is not allowed.You can \
+                 make a clone to get a normal tensor before doing inplace update.See \
+                 https://github.com/pytorch/rfcs/pull/17 for more details."
+            ));
+        }
         if !is_grad_enabled() {
             return Ok(());
         }
@@ -228,7 +235,7 @@ impl Tensor {
                     base_shape: base.shape_vec(),
                     relative: relative.clone(),
                 };
-                record(&[&base, value], &base, Arc::new(node), smallvec![]);
+                record_unsaved(&[&base, value], &base, Arc::new(node));
                 let fresh = base.strided_view(
                     layout.clone(),
                     relative,
@@ -347,7 +354,7 @@ impl Tensor {
                     name,
                     source: source.map(|s| (s.shape_vec(), s.dtype())),
                 };
-                record(&inputs, &value, Arc::new(node), smallvec![]);
+                record_unsaved(&inputs, &value, Arc::new(node));
             }
             Ok(value)
         })

@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use smallvec::SmallVec;
-
 use super::reduce_grad;
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::autograd::{needs_grad, record_unsaved, BackwardCtx, BackwardFn, Grads};
 use crate::dtype::{result_type, DType, Priority};
 use crate::error::{runtime_err, Error, Result};
 use crate::layout::{normalize_dim, Shape};
@@ -197,7 +195,7 @@ impl Tensor {
             dim,
             parts,
         };
-        record(&inputs, out, Arc::new(backward), SmallVec::new());
+        record_unsaved(&inputs, out, Arc::new(backward));
     }
 
     /// Views of `split_size` elements along `dim` (the last may be shorter).

@@ -79,7 +79,7 @@ fn product(
     a3: &Tensor,
     b3: &Tensor,
     shape: &[usize],
-) -> Tensor {
+) -> Result<Tensor> {
     let out = crate::dispatch!(a.dtype(), T => batched_matmul::<T>(a3, b3));
     let out = out.with_layout(crate::Layout::contiguous(shape));
     if needs_grad(&[a, b]) {
@@ -88,9 +88,9 @@ fn product(
             &out,
             Arc::new(ProductBackward(kind)),
             smallvec![SavedTensor::input(a), SavedTensor::input(b)],
-        );
+        )?;
     }
-    out
+    Ok(out)
 }
 
 /// A 3-d view `(1, rows, cols)` of a matrix, or `(1, n, 1)` of a vector (no autograd).
@@ -147,14 +147,14 @@ impl Tensor {
         }
         check_not_bool(self, "addmm_impl_cpu_")?;
         let shape = [sa[0], sb[1]];
-        Ok(product(
+        product(
             self,
             other,
             Product::Mm,
             &as_batch_of_one(self),
             &as_batch_of_one(other),
             &shape,
-        ))
+        )
     }
 
     /// Batched matrix product of two 3-d tensors with the same batch size (`torch.bmm`).
@@ -184,7 +184,7 @@ impl Tensor {
         }
         check_not_bool(self, "bmm")?;
         let shape = [sa[0], sa[1], sb[2]];
-        Ok(product(self, other, Product::Bmm, self, other, &shape))
+        product(self, other, Product::Bmm, self, other, &shape)
     }
 
     /// Matrix-vector product (`torch.mv`).
@@ -213,14 +213,14 @@ impl Tensor {
             ));
         }
         check_not_bool(self, "addmv_impl_cpu")?;
-        Ok(product(
+        product(
             self,
             vec,
             Product::Mv,
             &as_batch_of_one(self),
             &as_batch_of_one(vec),
             &[rows],
-        ))
+        )
     }
 
     /// Inner product of two 1-d tensors of the same size, as a 0-d tensor (`torch.dot`).
@@ -253,14 +253,14 @@ impl Tensor {
             smallvec![0, 0, self.layout().strides()[0]],
             self.layout().offset(),
         ));
-        Ok(product(
+        product(
             self,
             other,
             Product::Dot,
             &row,
             &as_batch_of_one(other),
             &[],
-        ))
+        )
     }
 
     /// The outer product of two 1-d tensors (`torch.outer`; a broadcast `mul`).

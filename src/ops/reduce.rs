@@ -343,7 +343,7 @@ impl Tensor {
         rule: Rule,
         shape: Reduction,
         saved: &[SavedTensor],
-    ) {
+    ) -> Result<()> {
         if needs_grad(&[self]) {
             let backward = ReduceBackward { name, rule, shape };
             record(
@@ -351,8 +351,9 @@ impl Tensor {
                 out,
                 Arc::new(backward),
                 saved.iter().cloned().collect(),
-            );
+            )?;
         }
+        Ok(())
     }
 
     /// Sums over `dims` (all when `None`), keeping them as size 1 when `keepdim`.
@@ -371,7 +372,7 @@ impl Tensor {
         } else {
             "SumBackward1"
         };
-        self.record_reduction(&out, name, Rule::Sum, r, &[]);
+        self.record_reduction(&out, name, Rule::Sum, r, &[])?;
         Ok(out)
     }
 
@@ -403,7 +404,7 @@ impl Tensor {
         } else {
             "MeanBackward1"
         };
-        self.record_reduction(&out, name, Rule::Mean, r, &[]);
+        self.record_reduction(&out, name, Rule::Mean, r, &[])?;
         Ok(out)
     }
 
@@ -430,7 +431,7 @@ impl Tensor {
         });
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
-        self.record_reduction(&out, name, Rule::Prod, r, &saved);
+        self.record_reduction(&out, name, Rule::Prod, r, &saved)?;
         Ok(out)
     }
 
@@ -473,7 +474,7 @@ impl Tensor {
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
         let nan_aware = dims.is_none();
-        self.record_reduction(&out, name, Rule::Evenly(nan_aware), r, &saved);
+        self.record_reduction(&out, name, Rule::Evenly(nan_aware), r, &saved)?;
         Ok(out)
     }
 
@@ -506,10 +507,10 @@ impl Tensor {
         let dim = r.dims.first().copied().unwrap_or(0);
         let rule = Rule::Select(dim);
         if self.ndim() > 0 {
-            self.record_reduction(&values, name, rule, r, &[SavedTensor::input(&indices)]);
+            self.record_reduction(&values, name, rule, r, &[SavedTensor::input(&indices)])?;
         } else {
             // A 0-d tensor's only element is its own max: the gradient passes through.
-            self.record_reduction(&values, name, Rule::Sum, r, &[]);
+            self.record_reduction(&values, name, Rule::Sum, r, &[])?;
         }
         Ok((values, indices))
     }
@@ -598,7 +599,7 @@ impl Tensor {
             ("VarBackward0", Rule::Var(correction))
         };
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
-        self.record_reduction(&out, name, rule, r, &saved);
+        self.record_reduction(&out, name, rule, r, &saved)?;
         Ok(out)
     }
 
@@ -645,7 +646,7 @@ impl Tensor {
         }), _ => unreachable!());
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
-        self.record_reduction(&out, "LinalgVectorNormBackward0", Rule::Norm(p), r, &saved);
+        self.record_reduction(&out, "LinalgVectorNormBackward0", Rule::Norm(p), r, &saved)?;
         Ok(out)
     }
 
@@ -668,7 +669,7 @@ impl Tensor {
         }), _ => unreachable!());
         let out = r.finish(out);
         let saved = [SavedTensor::input(self), SavedTensor::output(&out)];
-        self.record_reduction(&out, "LogsumexpBackward0", Rule::LogSumExp, r, &saved);
+        self.record_reduction(&out, "LogsumexpBackward0", Rule::LogSumExp, r, &saved)?;
         Ok(out)
     }
 

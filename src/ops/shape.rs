@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use smallvec::smallvec;
 
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::autograd::{needs_grad, record_unsaved, BackwardCtx, BackwardFn, Grads};
 use crate::dtype::DType;
 use crate::error::{runtime_err, Result};
 use crate::kernels::elementwise::map;
@@ -48,7 +48,7 @@ pub(super) fn record_shape_op(input: &Tensor, out: &Tensor, name: &'static str) 
             input_shape: input.shape_vec(),
             input_dtype: input.dtype(),
         };
-        record(&[input], out, Arc::new(backward), smallvec![]);
+        record_unsaved(&[input], out, Arc::new(backward));
     }
 }
 

@@ -237,7 +237,7 @@ impl Tensor {
                 &out,
                 Arc::new(SoftmaxBackward { dim, log }),
                 smallvec![SavedTensor::output(&out)],
-            );
+            )?;
         }
         Ok(out)
     }

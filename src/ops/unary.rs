@@ -72,7 +72,7 @@ fn unary<O: UnaryOp>(x: &Tensor) -> Result<Tensor> {
             Saves::Input => smallvec![SavedTensor::input(x)],
             Saves::Output => smallvec![SavedTensor::output(&out)],
         };
-        record(&[x], &out, Arc::new(UnaryBackward::<O>(PhantomData)), saved);
+        record(&[x], &out, Arc::new(UnaryBackward::<O>(PhantomData)), saved)?;
     }
     Ok(out)
 }

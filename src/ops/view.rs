@@ -7,7 +7,7 @@ use std::sync::Arc;
 use smallvec::smallvec;
 
 use super::shape::record_shape_op;
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads};
+use crate::autograd::{needs_grad, record, record_unsaved, BackwardCtx, BackwardFn, Grads};
 use crate::error::{runtime_err, Result};
 use crate::layout::{contiguous_strides, normalize_dim, Layout, Shape};
 use crate::storage::Element;
@@ -117,7 +117,7 @@ impl Tensor {
                 &out,
                 Arc::new(PermuteBackward { name, inverse }),
                 smallvec![],
-            );
+            )?;
         }
         Ok(out)
     }
@@ -287,7 +287,7 @@ impl Tensor {
                 input_shape,
                 relative,
             };
-            record(&[self], &out, Arc::new(backward), smallvec![]);
+            record_unsaved(&[self], &out, Arc::new(backward));
         }
         out
     }
@@ -332,7 +332,7 @@ impl Tensor {
             let backward = ScatterBackward {
                 relative: relative.clone(),
             };
-            record(&[self], &out, Arc::new(backward), smallvec![]);
+            record_unsaved(&[self], &out, Arc::new(backward));
         }
         Ok(out)
     }

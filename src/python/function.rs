@@ -233,8 +233,7 @@ fn _record_function(
                 saved_slots,
             };
             let outs: Vec<Option<&Tensor>> = attached.iter().map(Option::as_ref).collect();
-            record_outputs(&inputs, &outs, Arc::new(node), saved);
-            Ok(())
+            record_outputs(&inputs, &outs, Arc::new(node), saved)
         })?;
     }
     outputs
@@ -272,7 +271,7 @@ fn _delayed_error(
                 message: message.clone(),
                 inputs: refs.len(),
             };
-            record_outputs(&refs, &[Some(&alias)], Arc::new(node), SmallVec::new());
+            crate::autograd::record_unsaved(&refs, &alias, Arc::new(node));
             wrap(py, alias).map(Some)
         })
         .collect()

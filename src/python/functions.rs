@@ -226,6 +226,25 @@ fn is_grad_enabled() -> bool {
     crate::is_grad_enabled()
 }
 
+/// Whether this thread is in inference mode.
+#[pyfunction]
+fn is_inference_mode_enabled() -> bool {
+    crate::grad_mode::is_inference_mode_enabled()
+}
+
+/// Enters (or with `False`, leaves) inference mode on this thread; returns the previous
+/// `(inference mode, grad mode)` for `_restore_inference_mode`.
+#[pyfunction]
+fn _set_inference_mode(enabled: bool) -> (bool, bool) {
+    crate::grad_mode::set_inference_mode(enabled)
+}
+
+/// Restores what `_set_inference_mode` returned.
+#[pyfunction]
+fn _restore_inference_mode(previous: (bool, bool)) {
+    crate::grad_mode::restore_inference_mode(previous)
+}
+
 /// Sets this thread's grad mode; returns the previous one.
 #[pyfunction]
 fn _set_grad_enabled(enabled: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -347,6 +366,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_default_dtype, m)?)?;
     m.add_function(wrap_pyfunction!(set_default_dtype, m)?)?;
     m.add_function(wrap_pyfunction!(_run_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(is_inference_mode_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_inference_mode, m)?)?;
+    m.add_function(wrap_pyfunction!(_restore_inference_mode, m)?)?;
     m.add_function(wrap_pyfunction!(_run_grad, m)?)?;
     Ok(())
 }

@@ -99,6 +99,11 @@ impl PyTensor {
             .transpose()
     }
 
+    /// Whether this tensor was made in inference mode.
+    fn is_inference(&self) -> bool {
+        self.inner.is_inference()
+    }
+
     /// Whether this tensor is a view of another.
     fn _is_view(&self) -> bool {
         self.inner.view_base().is_some()

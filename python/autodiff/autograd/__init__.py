@@ -10,7 +10,14 @@ from .._C import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from . import functional, graph
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .stats import GraphStats, graph_stats
 
@@ -32,6 +39,8 @@ __all__ = [
     "grad",
     "graph",
     "no_grad",
+    "inference_mode",
+    "is_inference_mode_enabled",
     "enable_grad",
     "set_grad_enabled",
     "is_grad_enabled",

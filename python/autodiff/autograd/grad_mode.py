@@ -11,9 +11,17 @@ from .. import _C
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = [
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "inference_mode",
+    "is_inference_mode_enabled",
+]
 
 is_grad_enabled = _C.is_grad_enabled
+is_inference_mode_enabled = _C.is_inference_mode_enabled
 
 
 class _GradModeContext:
@@ -131,3 +139,34 @@ class set_grad_enabled(_GradModeContext):
         # Used as a decorator: the constructor's immediate effect is undone.
         _C._set_grad_enabled(self._previous)
         return super().__call__(func)
+
+
+class inference_mode(_GradModeContext):
+    """Inference mode: no recording, and the tensors made inside are *inference tensors*,
+    which autograd may never use later (PyTorch's rules and messages). ``inference_mode(False)``
+    inside re-enables recording. A context manager and a decorator, with or without ``()``.
+
+    >>> import autodiff
+    >>> x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    >>> with autodiff.inference_mode():
+    ...     y = x * 2
+    >>> y.requires_grad, y.is_inference()
+    (False, True)
+    """
+
+    def __new__(cls, mode: Any = True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = mode
+
+    def __enter__(self) -> None:
+        self._previous_state = _C._set_inference_mode(self._mode)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _C._restore_inference_mode(self._previous_state)
+
+    def clone(self) -> inference_mode:
+        return self.__class__(self._mode)
