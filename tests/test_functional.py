@@ -773,13 +773,9 @@ def test_strict_passes_when_everything_is_connected():
     assert (pa.tolist(), pb.tolist()) == ([54.0, 108.0], [90.0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: relu's backward is not recorded with create_graph=True (PyTorch's is)",
-)
 def test_hessian_of_relu_is_zeros_even_in_strict_mode():
-    # ENGINE BUG (see report): in PyTorch, grad(relu(x).sum(), x, create_graph=True) requires
-    # grad (its second derivative is zero but connected), so strict mode passes and gives zeros.
+    # As in PyTorch, grad(relu(x).sum(), x, create_graph=True) requires grad (its second
+    # derivative is zero but connected), so strict mode passes and gives zeros.
     h = hessian(lambda t: t.relu().sum(), vec(1.0, -2.0), strict=True)
     assert h.tolist() == [[0.0, 0.0], [0.0, 0.0]]
 

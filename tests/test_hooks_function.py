@@ -969,11 +969,6 @@ def test_function_retain_graph_allows_a_second_backward():
     assert values(x.grad) == [4.0, 8.0]  # 2x twice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open in issue 4: ctx.saved_tensors read outside backward does not know that "
-    "the graph was freed",
-)
 def test_ctx_saved_tensors_after_free_raises():
     # In PyTorch ctx is the grad_fn; once backward freed it, reading saved_tensors raises.
     ctxs = []

@@ -573,6 +573,29 @@ fn release_saved(plan: &[Step]) {
     drop(dropped);
 }
 
+/// The saved tensors of node `id`, as its rule would see them (version-checked); PyTorch's
+/// error once backward freed them or the node is gone. Custom functions' `ctx.saved_tensors`
+/// reads them outside backward.
+pub fn saved_tensors(id: NodeId) -> Result<Vec<Tensor>> {
+    let state = with_tape(|tape| {
+        let n = tape.get(id)?;
+        Some((n.saved.clone(), n.released, n.kind.name()))
+    });
+    let Some((saved, released, name)) = state else {
+        return Err(runtime_err!("{}", super::function::FREED_MESSAGE));
+    };
+    let ctx = BackwardCtx {
+        grads: &[],
+        saved: &saved,
+        released,
+        node: id,
+        name,
+        needs_input_grad: &[],
+        create_graph: false,
+    };
+    (0..saved.len()).map(|i| ctx.saved(i)).collect()
+}
+
 /// Runs one node's backward rule on `grads` (one per output of the node), as calling a
 /// `grad_fn` does in Python: returns one gradient per input, `None` where an input needs
 /// none. Grad mode decides whether the result gets a graph. Calling a leaf's accumulator

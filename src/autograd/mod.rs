@@ -7,7 +7,7 @@ pub mod function;
 pub mod hooks;
 pub mod tape;
 
-pub use engine::{backward, call_node, grad};
+pub use engine::{backward, call_node, grad, saved_tensors};
 pub use function::{
     needs_grad, record, record_outputs, record_unsaved, BackwardCtx, BackwardFn, Grads, SavedTensor,
 };

@@ -77,6 +77,28 @@ fn unary<O: UnaryOp>(x: &Tensor) -> Result<Tensor> {
     Ok(out)
 }
 
+/// Backward of relu's backward rule, with the rule's mask.
+struct ThresholdBackwardBackward {
+    mask: Tensor,
+}
+
+impl BackwardFn for ThresholdBackwardBackward {
+    fn name(&self) -> &'static str {
+        "ThresholdBackwardBackward0"
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let g = ctx.grad();
+        let zero = Tensor::wrapped_scalar(0.0);
+        let grad = if ctx.needs_input_grad(0) {
+            Some(Tensor::where_(&self.mask, g, &zero)?)
+        } else {
+            None
+        };
+        let out = ctx.needs_input_grad(1).then(|| g.zeros_like());
+        Ok(smallvec![grad, out])
+    }
+}
+
 /// Declares an op type and the `Tensor` method that applies it.
 macro_rules! unary_op {
     ($(#[$doc:meta])* $method:ident, $op:ident, $grad_fn:literal, $saves:ident,
@@ -225,9 +247,21 @@ impl Tensor {
         self.pow_wrapped(&Tensor::wrapped_int(2))
     }
 
-    /// `g` where `out > 0`, else 0 (the backward of relu), differentiable in `g`.
+    /// `g` where `out > 0`, else 0: the backward of relu (`ThresholdBackwardBackward0`
+    /// when recorded). Its derivative is the same mask for `g` and zero for `out`, which
+    /// still takes part in the graph, as in PyTorch: a Hessian through relu is zeros, not
+    /// an error.
     fn where_positive(&self, out: &Tensor) -> Result<Tensor> {
         let zero = Tensor::wrapped_scalar(0.0);
-        Tensor::where_(&out.gt(&zero)?, self, &zero)
+        let mask = out.detach().gt(&zero)?;
+        let value = {
+            let _off = crate::grad_mode::GradModeGuard::new(false);
+            Tensor::where_(&mask, self, &zero)?
+        };
+        if needs_grad(&[self, out]) {
+            let node = ThresholdBackwardBackward { mask };
+            crate::autograd::record_unsaved(&[self, out], &value, Arc::new(node));
+        }
+        Ok(value)
     }
 }

@@ -172,6 +172,7 @@ fn _record_function(
         .map(|a| a.cast::<PyTensor>().ok().map(|t| t.get().inner.clone()))
         .collect();
     let inputs: Vec<&Tensor> = arg_tensors.iter().flatten().collect();
+    let ctx_for_handle = ctx.clone_ref(py);
     let originals: Vec<Option<Tensor>> = outputs
         .iter()
         .map(|o| o.as_ref().map(|o| o.get().inner.clone()))
@@ -235,6 +236,13 @@ fn _record_function(
             let outs: Vec<Option<&Tensor>> = attached.iter().map(Option::as_ref).collect();
             record_outputs(&inputs, &outs, Arc::new(node), saved)
         })?;
+        // `ctx.saved_tensors` outside backward reads the node's copies, held weakly.
+        if let Some(node) = attached.iter().flatten().find_map(Tensor::grad_fn) {
+            let handle = SavedTensorsHandle { node: node.id() };
+            ctx_for_handle
+                .bind(py)
+                .setattr("_saved_handle", Py::new(py, handle)?)?;
+        }
     }
     outputs
         .iter()
@@ -245,6 +253,25 @@ fn _record_function(
             (None, None) => Ok(None),
         })
         .collect()
+}
+
+/// A custom function's saved tensors, read through its node without keeping it alive.
+#[pyclass(
+    name = "SavedTensorsHandle",
+    module = "autodiff.autograd.function",
+    frozen
+)]
+struct SavedTensorsHandle {
+    node: crate::autograd::NodeId,
+}
+
+#[pymethods]
+impl SavedTensorsHandle {
+    /// The saved tensors (PyTorch's error once backward freed them).
+    fn unpack(&self, py: Python<'_>) -> PyResult<Vec<Py<PyTensor>>> {
+        let saved = guard(|| crate::autograd::saved_tensors(self.node))?;
+        saved.into_iter().map(|t| wrap(py, t)).collect()
+    }
 }
 
 /// Makes the results of a `once_differentiable` backward fail when differentiated again:

@@ -47,6 +47,7 @@ class FunctionCtx:
         self._non_differentiable: tuple[_C.Tensor, ...] = ()
         self._dirty: tuple[_C.Tensor, ...] = ()
         self._unpacked: tuple[_C.Tensor | None, ...] | None = None
+        self._saved_handle: Any = None
 
     def save_for_backward(self, *tensors: _C.Tensor | None) -> None:
         """Keeps tensors for ``backward`` (read them back as ``ctx.saved_tensors``); the engine
@@ -80,7 +81,11 @@ class FunctionCtx:
         """The tensors given to ``save_for_backward``, inside ``backward``."""
         if self._unpacked is not None:
             return self._unpacked
-        return self._to_save
+        if self._saved_handle is None:  # inside forward, or nothing was recorded
+            return self._to_save
+        # Outside backward: through the node, which knows whether backward freed them.
+        unpacked = iter(self._saved_handle.unpack())
+        return tuple(None if t is None else next(unpacked) for t in self._to_save)
 
     def mark_non_differentiable(self, *outputs: _C.Tensor) -> None:
         """Marks outputs that have no gradient: they do not require grad, and ``backward``
