@@ -300,3 +300,37 @@ def test_matches_torch_on_the_notes_example():
         y.sum().backward()
         assert x.grad.tolist() == [0.0, 4.0, 4.0]
         assert y.grad_fn.name() == "torch::autograd::CopySlices"
+
+
+def test_setitem_through_advanced_indices_on_a_graph_tensor():
+    x = t(1.0, 2.0, 3.0, 4.0, requires_grad=True)
+    v = autodiff.tensor([10.0, 20.0], requires_grad=True)
+    y = x * 2
+    y[autodiff.tensor([0, 2])] = v
+    assert y.grad_fn.name() == "IndexPutBackward0"
+    assert y.tolist() == [10.0, 4.0, 20.0, 8.0]
+    (y * t(1.0, 2.0, 3.0, 4.0)).sum().backward()
+    assert x.grad.tolist() == [0.0, 4.0, 0.0, 8.0]
+    assert v.grad.tolist() == [1.0, 3.0]
+
+
+def test_setitem_through_a_mask_with_a_number_cuts_the_gradient_there():
+    x = t(1.0, -2.0, 3.0, -4.0, requires_grad=True)
+    y = x * 1
+    y[y < 0] = 0.0
+    assert y.tolist() == [1.0, 0.0, 3.0, 0.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 1.0, 0.0]
+
+
+def test_setitem_through_advanced_indices_matches_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, autodiff):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+        v = lib.tensor([7.0, 8.0], requires_grad=True)
+        y = x * 3
+        y[lib.tensor([2, 0])] = v
+        (y * y).sum().backward()
+        results.append((y.tolist(), x.grad.tolist(), v.grad.tolist(), y.grad_fn.name()))
+    assert results[0] == results[1]

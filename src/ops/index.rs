@@ -151,7 +151,65 @@ fn nonzero_columns(mask: &Tensor) -> Vec<Tensor> {
         .collect()
 }
 
+/// Backward of writing `value` at advanced indices: the gradient at the written positions
+/// goes to `value` (summed to its shape), the rest to the old tensor.
+struct IndexPutBackward {
+    items: Vec<IndexItem>,
+    /// Ones, with zeros at the written positions.
+    kept: Tensor,
+    value_shape: Shape,
+    value_dtype: DType,
+}
+
+impl BackwardFn for IndexPutBackward {
+    fn name(&self) -> &'static str {
+        "IndexPutBackward0"
+    }
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let g = ctx.grad();
+        let old = if ctx.needs_input_grad(0) {
+            Some(g.mul(&self.kept)?)
+        } else {
+            None
+        };
+        let value = if ctx.needs_input_grad(1) {
+            let written = g.index(&self.items)?;
+            Some(
+                written
+                    .sum_to(&self.value_shape)?
+                    .to_dtype(self.value_dtype)?,
+            )
+        } else {
+            None
+        };
+        Ok(smallvec![old, value])
+    }
+}
+
 impl Tensor {
+    /// `self` with `value` written at `items` (advanced indices), out of place and recorded
+    /// (`IndexPutBackward0`); `__setitem__` writes it back in place.
+    fn index_put_recorded(&self, items: &[IndexItem], value: &Tensor) -> Result<Tensor> {
+        let (out, kept) = {
+            let _off = crate::grad_mode::GradModeGuard::new(false);
+            let out = self.detach().contiguous_copy();
+            out.index_put_(items, value)?;
+            let kept = Tensor::ones(self.shape(), self.dtype());
+            kept.index_put_(items, &Tensor::wrapped_scalar(0.0))?;
+            (out, kept)
+        };
+        if needs_grad(&[self, value]) {
+            let node = IndexPutBackward {
+                items: items.to_vec(),
+                kept,
+                value_shape: value.shape_vec(),
+                value_dtype: value.dtype(),
+            };
+            crate::autograd::record_unsaved(&[self, value], &out, Arc::new(node));
+        }
+        Ok(out)
+    }
+
     /// `self[items]`, as PyTorch evaluates it.
     pub fn index(&self, items: &[IndexItem]) -> Result<Tensor> {
         let resolved = self.resolve_index(items)?;
@@ -189,15 +247,14 @@ impl Tensor {
         }
         self.check_in_place()?;
         if crate::is_grad_enabled() && (self.requires_grad() || value.requires_grad()) {
-            if resolved.advanced.is_some() {
-                return Err(Error::NotImplemented(
-                    "assigning through advanced indices (tensors, lists, masks) to a tensor in \
-                     a graph is not supported yet; use torch.where or index_put out of place"
-                        .into(),
-                ));
+            if resolved.advanced.is_none() {
+                // Recorded: a copy into the view, which rewrites this tensor's history.
+                return self.index(items)?.copy_(value);
             }
-            // Recorded: a copy into the view, which rewrites this tensor's history.
-            return self.index(items)?.copy_(value);
+            let items = items.to_vec();
+            let value = value.clone();
+            return self
+                .update_in_place_with(&[&value], false, |x| x.index_put_recorded(&items, &value));
         }
         if resolved.advanced.is_some()
             && !value.is_wrapped_number()

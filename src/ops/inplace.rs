@@ -156,7 +156,7 @@ impl Tensor {
     /// `input` (this tensor, or a copy of it when `reads_self` and the op is recorded); then
     /// the value is written into this tensor, and, when recorded, this tensor takes its
     /// history.
-    fn update_in_place_with(
+    pub(crate) fn update_in_place_with(
         &self,
         operands: &[&Tensor],
         reads_self: bool,
