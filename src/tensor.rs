@@ -433,8 +433,18 @@ impl Tensor {
         self.sharing_data(self.0.layout.clone(), self.0.version.clone())
     }
 
-    /// Detaches this tensor from the graph in place, making it a leaf.
-    pub fn detach_(&self) {
+    /// Detaches this tensor from the graph in place, making it a leaf. Views refuse, with
+    /// PyTorch's message: their data is their base's.
+    pub fn detach_(&self) -> Result<()> {
+        if self.view_info().is_some() {
+            return Err(runtime_err!(
+                "Can't detach views in-place. Use detach() instead. If you are using \
+                 DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set \
+                 as True, gradients are views of DDP buckets, and hence detach_() cannot be \
+                 called on these gradients. To fix this error, please refer to the \
+                 Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+            ));
+        }
         let old = {
             let mut meta = self.meta();
             meta.output_nr = 0;
@@ -442,6 +452,7 @@ impl Tensor {
         };
         self.0.requires_grad.store(false, Ordering::Relaxed);
         drop(old);
+        Ok(())
     }
 
     /// Attaches a freshly recorded node as this tensor's `grad_fn`.

@@ -334,3 +334,16 @@ def test_setitem_through_advanced_indices_matches_torch():
         (y * y).sum().backward()
         results.append((y.tolist(), x.grad.tolist(), v.grad.tolist(), y.grad_fn.name()))
     assert results[0] == results[1]
+
+
+def test_detach_in_place_refuses_views_and_works_on_non_leaves():
+    y = t(1.0, 2.0, requires_grad=True) * 2
+    view = y[:1]
+    with pytest.raises(RuntimeError) as e:
+        view.detach_()
+    assert str(e.value).startswith(
+        "Can't detach views in-place. Use detach() instead. If you are using "
+        "DistributedDataParallel (DDP) for training,"
+    )
+    assert y.detach_() is y
+    assert y.is_leaf and not y.requires_grad and y.grad_fn is None

@@ -11,8 +11,10 @@ use crate::layout::{Layout, Shape};
 use crate::storage::{collect_exact, Element};
 use crate::tensor::Tensor;
 
-/// Elements below which a reduction runs on the calling thread.
-const PARALLEL_MIN: usize = 1 << 16;
+/// Elements below which a reduction runs on the calling thread. Reductions are bound by
+/// memory bandwidth, and waking a second thread costs about 10 µs: measured on (256, 1000)
+/// float32 `sum(1)`, 15 µs on one thread and 24 µs split across two.
+const PARALLEL_MIN: usize = 1 << 20;
 
 /// Sums a slice in f64 (see [`super::vector_math::sum_as_f64`]).
 #[inline(always)]

@@ -354,9 +354,9 @@ impl PyTensor {
     }
 
     /// Detaches this tensor from the graph in place.
-    fn detach_(slf: &Bound<'_, Self>) -> Py<PyTensor> {
-        slf.get().inner.detach_();
-        slf.clone().unbind()
+    fn detach_(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        guard(|| slf.get().inner.detach_())?;
+        Ok(slf.clone().unbind())
     }
 
     /// Zeroes in place; returns this tensor.
