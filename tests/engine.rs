@@ -310,7 +310,7 @@ fn detach_shares_storage_and_leaves_the_graph() -> Result<()> {
 
     // detach_ turns a non-leaf into a leaf in place.
     let w = x.mul_scalar(3.0)?;
-    w.detach_();
+    w.detach_()?;
     assert!(w.is_leaf() && !w.requires_grad());
     Ok(())
 }
