@@ -129,6 +129,54 @@ struct ReduceBackward {
     shape: Reduction,
 }
 
+/// `g * exp(x - lse)` in one pass over the last dimension's lanes (the usual
+/// `logsumexp(x, -1)`), when nothing needs its graph; `None` otherwise.
+fn fused_logsumexp_backward(
+    g: &Tensor,
+    x: &Tensor,
+    lse: &Tensor,
+    r: &Reduction,
+) -> Result<Option<Tensor>> {
+    let last = r.input_shape.len().saturating_sub(1);
+    let fits = r.dims == [last]
+        && !needs_grad(&[g, x, lse])
+        && g.dtype() == x.dtype()
+        && lse.dtype() == x.dtype()
+        && x.dtype().is_float();
+    if !fits {
+        return Ok(None);
+    }
+    let lane = r.input_shape[last];
+    let grad = crate::dispatch_float!(x.dtype(), T => {
+        x.with_values::<T, _>(|xs| {
+            g.with_values::<T, _>(|gs| {
+                lse.with_values::<T, _>(|ls| {
+                    let mut out: Vec<T> = crate::storage::vec_with_capacity(xs.len());
+                    if lane > 0 {
+                        let spare = &mut out.spare_capacity_mut()[..xs.len()];
+                        crate::kernels::vectorized(|| {
+                            for (((dst, src), &gi), &li) in
+                                spare.chunks_mut(lane).zip(xs.chunks(lane)).zip(gs).zip(ls)
+                            {
+                                crate::kernels::vector_math::exp_shifted_into(src, li, dst);
+                                for d in dst.iter_mut() {
+                                    // SAFETY: `exp_shifted_into` wrote every slot.
+                                    let e = unsafe { d.assume_init() };
+                                    d.write(e * gi);
+                                }
+                            }
+                        });
+                    }
+                    // SAFETY: every lane was written above (none exist when `lane` is 0).
+                    unsafe { out.set_len(xs.len()) };
+                    Tensor::from_buffer(T::into_buffer(out), &r.input_shape)
+                })
+            })
+        })
+    }, _ => unreachable!());
+    Ok(Some(grad))
+}
+
 impl BackwardFn for ReduceBackward {
     fn name(&self) -> &'static str {
         self.name
@@ -172,8 +220,11 @@ impl BackwardFn for ReduceBackward {
             Rule::Norm(0.0) => return Ok(smallvec![None]),
             Rule::Norm(p) => norm_backward(&g, &ctx.saved(0)?, &r.kept(&ctx.saved(1)?)?, p, &dims)?,
             Rule::LogSumExp => {
-                let x = ctx.saved(0)?;
-                g.mul(&x.sub(&r.kept(&ctx.saved(1)?)?)?.exp()?)?
+                let (x, lse) = (ctx.saved(0)?, r.kept(&ctx.saved(1)?)?);
+                match fused_logsumexp_backward(&g, &x, &lse, r)? {
+                    Some(grad) => grad,
+                    None => g.mul(&x.sub(&lse)?.exp()?)?,
+                }
             }
             Rule::Select(dim) => {
                 let indices = r.kept(&ctx.saved(0)?)?;
