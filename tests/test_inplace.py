@@ -347,3 +347,14 @@ def test_detach_in_place_refuses_views_and_works_on_non_leaves():
     )
     assert y.detach_() is y
     assert y.is_leaf and not y.requires_grad and y.grad_fn is None
+
+
+def test_integer_in_place_arithmetic_is_exact_beyond_float_precision():
+    big = 2**53 + 1
+    i = autodiff.tensor([big, -big])
+    i.add_(2)
+    assert i.tolist() == [big + 2, -big + 2]
+    i.sub_(1, alpha=3)
+    assert i.tolist() == [big - 1, -big - 1]
+    i.mul_(3)
+    assert i.tolist() == [3 * (big - 1), -3 * (big + 1)]

@@ -259,6 +259,13 @@ impl Tensor {
         if !self.in_place_records(&[other]) {
             self.check_in_place()?;
             let other = self.operand_for(other)?;
+            if self.dtype() == DType::I64 && alpha.fract() == 0.0 {
+                // Exact (wrapping) integer arithmetic: f64 loses digits beyond 2^53.
+                let alpha = alpha as i64;
+                return update_in_place::<i64>(self, &other, |a, b| {
+                    a.wrapping_add(alpha.wrapping_mul(b))
+                });
+            }
             return crate::dispatch!(self.dtype(), T => update_in_place::<T>(self, &other, |a, b| {
                 T::from_f64(a.to_f64() + alpha * b.to_f64())
             }));
@@ -291,6 +298,9 @@ impl Tensor {
         if !self.in_place_records(&[other]) {
             self.check_in_place()?;
             let other = self.operand_for(other)?;
+            if self.dtype() == DType::I64 {
+                return update_in_place::<i64>(self, &other, |a, b| a.wrapping_mul(b));
+            }
             return crate::dispatch!(self.dtype(), T => update_in_place::<T>(self, &other, |a, b| {
                 T::from_f64(a.to_f64() * b.to_f64())
             }));
