@@ -23,6 +23,7 @@
 //! - `ops`: every differentiable op, forward and backward side by side, by family.
 //! - [`kernels`]: raw loops, no autograd.
 //! - [`grad_mode`]: the thread-local flag.
+//! - [`optim`]: the fused parameter updates behind the optimizers.
 //! - [`random`]: the seeded generator behind `rand`, `randn`, `randint`.
 
 pub mod autograd;
@@ -33,6 +34,7 @@ pub mod grad_mode;
 pub mod kernels;
 pub mod layout;
 pub(crate) mod ops;
+pub mod optim;
 pub mod random;
 pub mod storage;
 pub mod tensor;
@@ -45,6 +47,7 @@ pub use dtype::DType;
 pub use error::{Error, Result};
 pub use grad_mode::{is_grad_enabled, set_grad_enabled, GradModeGuard};
 pub use layout::Layout;
+pub use ops::loss::Reduction;
 pub use ops::{default_float_dtype, set_default_float_dtype};
 pub use tensor::Tensor;
 

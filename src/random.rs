@@ -178,3 +178,49 @@ impl Tensor {
         Ok(Tensor::from_buffer(Buffer::I64(values.into()), shape).cast(dtype))
     }
 }
+
+impl Tensor {
+    /// Fills this tensor in place with samples uniform in `[low, high)` (`Tensor.uniform_`).
+    /// Like any in-place op, it refuses a leaf that requires grad unless grad mode is off.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::zeros(&[1000], autodiff::DType::F32);
+    /// t.uniform_(-2.0, 2.0)?;
+    /// assert!(t.to_vec::<f32>().iter().all(|v| (-2.0..2.0).contains(v)));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn uniform_(&self, low: f64, high: f64) -> Result<()> {
+        let samples = {
+            let _off = crate::GradModeGuard::new(false);
+            Tensor::rand(self.shape(), self.dtype())?
+                .mul_scalar(high - low)?
+                .add_scalar(low)?
+        };
+        self.copy_(&samples)
+    }
+
+    /// Fills this tensor in place with normal samples of mean `mean` and standard deviation
+    /// `std` (`Tensor.normal_`).
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::zeros(&[10000], autodiff::DType::F64);
+    /// t.normal_(3.0, 0.5)?;
+    /// let mean = t.to_vec::<f64>().iter().sum::<f64>() / 10000.0;
+    /// assert!((mean - 3.0).abs() < 0.05);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn normal_(&self, mean: f64, std: f64) -> Result<()> {
+        if std < 0.0 {
+            return Err(runtime_err!(
+                "normal expects std >= 0.0, but found std {std}"
+            ));
+        }
+        let samples = {
+            let _off = crate::GradModeGuard::new(false);
+            Tensor::randn(self.shape(), self.dtype())?
+                .mul_scalar(std)?
+                .add_scalar(mean)?
+        };
+        self.copy_(&samples)
+    }
+}

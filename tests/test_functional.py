@@ -887,3 +887,30 @@ def test_random_jacobians_and_hessians_agree_with_torch(rng):
         mine = arr(hessian(fn, autodiff.tensor(x, dtype=F64)))
         theirs = torch_functional.hessian(fn, real.tensor(x, dtype=real.float64)).numpy()
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+# --- PyTorch's quirks that the implementation must keep -------------------------------------------
+
+
+def output_two_is_linear(a: Any, b: Any) -> Any:
+    # d(a * sum b)/da and /db depend on the inputs; d(2a)/da = 2 has no graph of its own
+    return a * b.sum(), a * 2
+
+
+def test_strict_create_graph_jacobian_error_names_the_output_not_the_input():
+    # The constant block is d(output 1)/d(input 0); PyTorch's message says "input 1".
+    with raises(
+        RuntimeError,
+        "The jacobian of the user-provided function is independent of input 1. This is not "
+        "allowed in strict mode when create_graph=True.",
+    ):
+        jacobian(output_two_is_linear, (X, Y), strict=True, create_graph=True)
+
+
+def test_strict_create_graph_jacobian_error_is_torchs():
+    expected, actual = run_both(
+        lambda lib, m: m.jacobian(
+            output_two_is_linear, (_x(lib), _y(lib)), strict=True, create_graph=True
+        )
+    )
+    assert actual == expected

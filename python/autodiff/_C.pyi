@@ -9,7 +9,7 @@ tower).
 import builtins
 from collections.abc import Callable, Iterable, Sequence
 from types import EllipsisType
-from typing import Any, ClassVar, Final, Literal, final, overload
+from typing import Any, ClassVar, Final, Literal, TypeVar, final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from autodiff._size import Size
 _bool: TypeAlias = builtins.bool
 _float: TypeAlias = builtins.float
 _int: TypeAlias = builtins.int
+_T = TypeVar("_T")
 
 # PyO3 builds this list from everything the module registers.
 __all__ = [
@@ -74,6 +75,13 @@ __all__ = [
     "stack",
     "from_numpy",
     "from_dlpack",
+    "mse_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "nll_loss",
+    "_sgd_step",
+    "_adam_step",
+    "SavedTensor",
 ]
 
 @final
@@ -153,6 +161,22 @@ class Node:
         """True if both objects view the same graph node."""
     def __hash__(self) -> _int:
         """A hash of the graph node, consistent with ``==``."""
+    def __getattr__(self, name: str) -> Any:
+        """``_saved_<name>``: a tensor or argument the node saved for backward (PyTorch's
+        names, e.g. ``_saved_self``, ``_saved_exponent``); ``_raw_saved_<name>``: that
+        tensor's ``SavedTensor`` slot."""
+    def __dir__(self) -> list[str]:
+        """The attributes, with the node's ``_saved_*`` and ``_raw_saved_*`` names."""
+
+@final
+class SavedTensor:
+    """One saved-tensor slot of a node (``grad_fn._raw_saved_self``)."""
+
+    def register_hooks(
+        self, pack_hook: Callable[[Tensor], Any], unpack_hook: Callable[[Any], Tensor]
+    ) -> None:
+        """Calls ``pack_hook(tensor)`` now and keeps its result in place of the tensor;
+        backward gets the tensor back from ``unpack_hook(packed)``. Once per slot."""
 
 # Subclassable (`nn.Parameter`), but its instance layout is native: no multiple inheritance
 # with another native base.
@@ -243,6 +267,13 @@ class Tensor:
         """Detaches this tensor from the graph in place and returns it."""
     def zero_(self) -> Self:
         """Fills with zeros in place and returns this tensor."""
+    def uniform_(self, a: _float = 0.0, b: _float = 1.0, *, generator: None = None) -> Self:
+        """Fills with samples uniform in ``[a, b)`` in place and returns this tensor."""
+    def normal_(self, mean: _float = 0.0, std: _float = 1.0, *, generator: None = None) -> Self:
+        """Fills with normal samples (``mean``, ``std``) in place and returns this tensor."""
+    @staticmethod
+    def _make_subclass(cls: type[_T], data: Tensor, require_grad: _bool = False) -> _T:
+        """A new instance of the Tensor subclass ``cls`` sharing ``data``'s storage."""
     def fill_(self, value: _float) -> Self:
         """Fills with ``value`` in place and returns this tensor."""
     def add_(self, other: Tensor | _float, *, alpha: _float | None = None) -> Self:
@@ -997,3 +1028,62 @@ def from_numpy(ndarray: np.ndarray[Any, Any], /) -> Tensor:
 
 def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: _bool | None = None) -> Tensor:
     """A tensor sharing the memory of an object with ``__dlpack__`` or of a DLPack capsule."""
+
+# ---- losses and optimizer updates (autodiff.nn, autodiff.optim) ----
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error as one ``MseLossBackward0`` node."""
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross-entropy of probabilities (``BinaryCrossEntropyBackward0``)."""
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    pos_weight: Tensor | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy of logits (``BinaryCrossEntropyWithLogitsBackward0``)."""
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    ignore_index: _int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices, input ``(N, C)`` or ``(C,)``."""
+
+def _sgd_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    momentum_buffers: list[Tensor | None],
+    lr: _float,
+    weight_decay: _float,
+    momentum: _float,
+    dampening: _float,
+    nesterov: _bool,
+    maximize: _bool,
+) -> list[Tensor | None]:
+    """One SGD step over a parameter group, in place; returns the momentum buffers."""
+
+def _adam_step(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    max_exp_avg_sqs: list[Tensor],
+    steps: list[_float],
+    lr: _float,
+    beta1: _float,
+    beta2: _float,
+    eps: _float,
+    weight_decay: _float,
+    amsgrad: _bool,
+    maximize: _bool,
+    decoupled_weight_decay: _bool,
+) -> None:
+    """One Adam (AdamW with ``decoupled_weight_decay``) step over a parameter group."""

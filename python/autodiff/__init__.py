@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import builtins
 
-from . import _C, autograd, random, return_types
+from . import _C, autograd, nn, optim, random, return_types
 from ._C import (
     Tensor,
     arange,
@@ -60,6 +60,7 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .random import default_generator, initial_seed, manual_seed, seed
+from .serialization import load, save
 
 float32 = _C.float32
 float64 = _C.float64
@@ -177,6 +178,10 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "nn",
+    "optim",
+    "save",
+    "load",
     "arange",
     "linspace",
     "eye",

@@ -566,7 +566,10 @@ fn release_saved(plan: &[Step]) {
         {
             if let Some(node) = tape.get_mut(step.id) {
                 node.released = true;
-                dropped.push(std::mem::take(&mut node.saved));
+                // Placeholders keep each slot's role, so `grad_fn._saved_self` can still
+                // say the value was freed rather than that it never existed.
+                let freed = node.saved.iter().map(SavedTensor::freed).collect();
+                dropped.push(std::mem::replace(&mut node.saved, freed));
             }
         }
     });

@@ -19,6 +19,34 @@ pub trait BackwardFn: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Maps the gradient of the outputs to gradients of the inputs.
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads>;
+    /// PyTorch's names of the saved slots, in order, for `grad_fn._saved_<name>`. Empty
+    /// (the default) names them by role: the first saved input `self`, later ones `other`,
+    /// a saved output `result`.
+    fn saved_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// The non-tensor arguments the rule keeps, such as pow's `exponent`.
+    fn saved_values(&self) -> Vec<(&'static str, SavedValue)> {
+        Vec::new()
+    }
+}
+
+/// A non-tensor argument a backward rule keeps, shown as `grad_fn._saved_<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SavedValue {
+    /// An optional argument left out, such as a loss's `weight`.
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'static str),
+    Ints(Vec<i64>),
+}
+
+/// A saved tensor whose value user hooks took over: `pack` ran when they were registered,
+/// and `unpack` gives the tensor back whenever backward reads the slot.
+pub trait PackedTensor: Send + Sync {
+    fn unpack(&self) -> Result<Tensor>;
 }
 
 /// What a node does in backward.
@@ -54,6 +82,11 @@ enum Saved {
         is_output: bool,
     },
     Number(Number),
+    Packed(Arc<dyn PackedTensor>),
+    /// What is left after backward freed the slot: only whether it held the op's output.
+    Freed {
+        is_output: bool,
+    },
 }
 
 /// A wrapped Python number, by kind.
@@ -91,8 +124,36 @@ impl SavedTensor {
     pub(crate) fn storage(&self) -> Option<&Arc<crate::storage::Storage>> {
         match &self.0 {
             Saved::Tensor { data, .. } => Some(data.storage()),
-            Saved::Number(_) => None,
+            Saved::Number(_) | Saved::Packed(_) | Saved::Freed { .. } => None,
         }
+    }
+
+    /// Whether this slot holds the op's own output.
+    pub(crate) fn is_output(&self) -> bool {
+        matches!(
+            self.0,
+            Saved::Tensor {
+                is_output: true,
+                ..
+            } | Saved::Freed { is_output: true }
+        )
+    }
+
+    /// The placeholder of this slot once backward freed it.
+    pub(crate) fn freed(&self) -> Self {
+        SavedTensor(Saved::Freed {
+            is_output: self.is_output(),
+        })
+    }
+
+    /// Whether user hooks already took this slot over.
+    pub(crate) fn is_packed(&self) -> bool {
+        matches!(self.0, Saved::Packed(_))
+    }
+
+    /// A slot whose value hooks packed.
+    pub(crate) fn packed(packed: Arc<dyn PackedTensor>) -> Self {
+        SavedTensor(Saved::Packed(packed))
     }
 
     /// Saves the output of the op being recorded.
@@ -150,6 +211,8 @@ impl BackwardCtx<'_> {
             Saved::Number(Number::Float(v)) => return Ok(Tensor::wrapped_scalar(*v)),
             Saved::Number(Number::Int(v)) => return Ok(Tensor::wrapped_int(*v)),
             Saved::Number(Number::Bool(v)) => return Ok(Tensor::wrapped_bool(*v)),
+            Saved::Packed(packed) => return packed.unpack(),
+            Saved::Freed { .. } => return Err(runtime_err!("{FREED_MESSAGE}")),
             Saved::Tensor {
                 data,
                 version,

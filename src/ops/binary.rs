@@ -8,7 +8,9 @@ use std::sync::Arc;
 use smallvec::{smallvec, SmallVec};
 
 use super::{default_float_dtype, reduce_grad};
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+use crate::autograd::{
+    needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor, SavedValue,
+};
 use crate::dtype::{result_type, DType, Priority};
 use crate::error::{runtime_err, Result};
 use crate::kernels::elementwise::{map, zip};
@@ -73,6 +75,22 @@ struct BinaryBackward<O> {
 impl<O: BinaryOp> BackwardFn for BinaryBackward<O> {
     fn name(&self) -> &'static str {
         O::GRAD_FN
+    }
+    fn saved_names(&self) -> Vec<&'static str> {
+        ["self", "other", "result"]
+            .into_iter()
+            .zip(self.saved)
+            .filter_map(|(name, kept)| kept.then_some(name))
+            .collect()
+    }
+    fn saved_values(&self) -> Vec<(&'static str, SavedValue)> {
+        // An operand not needed by the rule shows as `None`, as in PyTorch.
+        ["self", "other"]
+            .into_iter()
+            .zip(self.saved)
+            .filter(|(_, kept)| !kept)
+            .map(|(name, _)| (name, SavedValue::None))
+            .collect()
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let mut slots = 0..;
@@ -341,6 +359,17 @@ struct PowScalarBackward {
 impl BackwardFn for PowScalarBackward {
     fn name(&self) -> &'static str {
         "PowBackward0"
+    }
+    fn saved_values(&self) -> Vec<(&'static str, SavedValue)> {
+        // PyTorch shows the exponent as the Python number it was given; an integral value
+        // most often came from an int.
+        let e = self.exponent;
+        let value = if e.fract() == 0.0 && e.abs() < 2f64.powi(53) {
+            SavedValue::Int(e as i64)
+        } else {
+            SavedValue::Float(e)
+        };
+        vec![("exponent", value)]
     }
     fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
         let x = ctx.saved(0)?;

@@ -59,6 +59,14 @@ impl BackwardFn for ProductBackward {
         };
         Ok(smallvec![ga, gb])
     }
+    fn saved_names(&self) -> Vec<&'static str> {
+        let second = match self.0 {
+            Product::Mm | Product::Bmm => "mat2",
+            Product::Mv => "vec",
+            Product::Dot => "tensor",
+        };
+        vec!["self", second]
+    }
 }
 
 /// PyTorch's error for products of bools.

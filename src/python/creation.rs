@@ -125,7 +125,7 @@ fn size_arg(
 }
 
 /// Only the default generator exists; PyTorch's `generator=` must be left out or `None`.
-fn check_generator(generator: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+pub(super) fn check_generator(generator: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     match generator {
         Some(g) if !g.is_none() => Err(PyTypeError::new_err(
             "autodiff has one generator: leave out `generator=` and seed it with manual_seed()",

@@ -10,6 +10,7 @@ mod functions;
 mod hooks;
 mod interop;
 mod node;
+mod saved;
 mod tensor;
 mod tensor_index;
 mod tensor_inplace;
@@ -17,6 +18,7 @@ mod tensor_linalg;
 mod tensor_math;
 mod tensor_reduce;
 mod tensor_shape;
+mod training;
 
 use pyo3::prelude::*;
 
@@ -40,6 +42,8 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     function::register(m)?;
     anomaly::register(m)?;
     creation::register(m)?;
+    training::register(m)?;
+    saved::register(m)?;
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
     m.add_function(wrap_pyfunction!(interop::from_numpy, m)?)?;

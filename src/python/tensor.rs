@@ -43,6 +43,10 @@ impl PyTensor {
     }
 }
 
+/// The data `Tensor._make_subclass` hands to `Tensor.__new__`.
+#[pyclass(frozen)]
+struct SubclassData(Tensor);
+
 /// Wraps an engine tensor as a new Python object.
 #[inline]
 pub(crate) fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyTensor>> {
@@ -119,6 +123,12 @@ impl PyTensor {
     #[new]
     #[pyo3(signature = (*args))]
     fn py_new(args: &Bound<'_, PyTuple>) -> PyResult<Self> {
+        if let Ok(alias) = args
+            .get_item(0)
+            .and_then(|a| Ok(a.cast_into::<SubclassData>()?))
+        {
+            return Ok(PyTensor::new(alias.get().0.clone()));
+        }
         // `Tensor(data)` copies data as float32; `Tensor(2, 3)` makes an uninitialised
         // (here: zeroed) float32 tensor of that size, as in PyTorch.
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
@@ -133,6 +143,29 @@ impl PyTensor {
             &size,
             crate::default_float_dtype(),
         )))
+    }
+
+    /// A new instance of the Tensor subclass `cls` over `data`'s storage, detached, with
+    /// `requires_grad` set to `require_grad` (how `nn.Parameter` is made).
+    #[staticmethod]
+    #[pyo3(signature = (cls, data, require_grad = false))]
+    fn _make_subclass<'py>(
+        cls: &Bound<'py, pyo3::types::PyType>,
+        data: &Bound<'py, PyTensor>,
+        require_grad: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = cls.py();
+        let data = data.get().inner.detach();
+        if require_grad && !data.dtype().is_float() {
+            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "Only Tensors of floating point and complex dtype can require gradients",
+            ));
+        }
+        guard(|| data.set_requires_grad(require_grad))?;
+        let marker = Py::new(py, SubclassData(data))?;
+        // `Tensor.__new__(cls, ...)` builds an object of the subclass with the data above.
+        py.get_type::<PyTensor>()
+            .call_method1("__new__", (cls, marker))
     }
 
     // ---- attributes ----

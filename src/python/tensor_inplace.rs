@@ -14,6 +14,33 @@ fn alpha_value(alpha: &Bound<'_, PyAny>) -> PyResult<f64> {
 
 #[pymethods]
 impl PyTensor {
+    /// Fills with samples uniform in `[a, b)`; returns this tensor.
+    #[pyo3(signature = (a = 0.0, b = 1.0, *, generator = None))]
+    fn uniform_(
+        slf: &Bound<'_, Self>,
+        a: f64,
+        b: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        super::creation::check_generator(generator)?;
+        guard(|| slf.get().inner.uniform_(a, b))?;
+        Ok(slf.clone().unbind())
+    }
+
+    /// Fills with normal samples of mean `mean` and standard deviation `std`; returns this
+    /// tensor.
+    #[pyo3(signature = (mean = 0.0, std = 1.0, *, generator = None))]
+    fn normal_(
+        slf: &Bound<'_, Self>,
+        mean: f64,
+        std: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        super::creation::check_generator(generator)?;
+        guard(|| slf.get().inner.normal_(mean, std))?;
+        Ok(slf.clone().unbind())
+    }
+
     /// `self += alpha * other` in place; returns this tensor.
     #[pyo3(signature = (other, *, alpha = None))]
     fn add_(

@@ -25,7 +25,8 @@ tensor([[ 6.,  0.],
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
+import functools
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from .. import _C
 from .grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
@@ -37,197 +38,275 @@ _TensorOrTensors = Union[_C.Tensor, tuple[_C.Tensor, ...]]
 # A result: a tensor, a tuple of tensors, or a tuple of tuples of tensors (jacobian, hessian).
 _Result = Any
 _Func = Callable[..., Any]
+_Message = Callable[[int], str]  # the text of a strict-mode error, given the offending index
+_Grads = tuple[Optional[_C.Tensor], ...]
 
 
-# --- helpers (the same contracts as PyTorch's private helpers of the same names) -------------
+# --- tensors in, tensors out ------------------------------------------------------------------
 
 
-def _as_tuple_nocheck(x: Any) -> tuple[Any, ...]:
-    if isinstance(x, tuple):
-        return x
-    if isinstance(x, list):
-        return tuple(x)
-    return (x,)
+class _Packed(NamedTuple):
+    """The caller's tensor or tuple of tensors, as a tuple, and which of the two it was."""
+
+    tensors: tuple[Tensor, ...]
+    was_tuple: bool
+
+    def mirror(self, results: tuple[Any, ...]) -> Any:
+        """One result per tensor, given back in the caller's form: a tuple or a lone result."""
+        return results if self.was_tuple else results[0]
 
 
-def _as_tuple(inp: Any, arg_name: str, fn_name: str) -> tuple[bool, tuple[Tensor, ...]]:
-    """``(was_a_tuple, inp as a tuple)``; anything but a tensor or a tuple of them is a
-    ``TypeError`` (a list counts as a single non-tensor value, as in PyTorch)."""
-    is_tuple = isinstance(inp, tuple)
-    items: tuple[Any, ...] = inp if is_tuple else (inp,)
-    for index, item in enumerate(items):
-        if isinstance(item, Tensor):
-            continue
-        where = f"the value at index {index}" if is_tuple else f"the given {arg_name}"
-        raise TypeError(
-            f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of Tensors "
-            f"but {where} has type {type(item)}."
-        )
-    return is_tuple, items
+def _pack(value: Any, what: str, fn_name: str) -> _Packed:
+    # A list is one non-tensor value, not a sequence of tensors (PyTorch's rule).
+    was_tuple = isinstance(value, tuple)
+    tensors: tuple[Any, ...] = value if was_tuple else (value,)
+    for index, item in enumerate(tensors):
+        if not isinstance(item, Tensor):
+            culprit = f"the value at index {index}" if was_tuple else f"the given {what}"
+            raise TypeError(
+                f"The {what} given to {fn_name} must be either a Tensor or a tuple of Tensors "
+                f"but {culprit} has type {type(item)}."
+            )
+    return _Packed(tensors, was_tuple)
 
 
-def _tuple_postprocess(res: Any, to_unpack: bool | tuple[bool, bool]) -> Any:
-    """Undo ``_as_tuple``: unwrap the levels of nesting that were not tuples for the caller.
-
-    With a pair ``(outer, inner)``, ``res`` is a tuple (outer) of tuples (inner).
-    """
-    if isinstance(to_unpack, tuple):
-        outer, inner = to_unpack
-        if not inner:
-            res = tuple(el[0] for el in res)
-        if not outer:
-            res = res[0]
-        return res
-    return res if to_unpack else res[0]
-
-
-def _grad_preprocess(
-    inputs: tuple[Tensor, ...], create_graph: bool, need_graph: bool
+def _fresh(
+    tensors: tuple[Tensor, ...], create_graph: bool, requires_grad: bool
 ) -> tuple[Tensor, ...]:
-    """Fresh tensor objects for the user function, so that tensors it captures by closure
-    are told apart from the ones we differentiate with respect to.
-
-    With ``create_graph`` a differentiable view keeps the link back to the caller's tensor;
-    otherwise a detached alias that requires grad iff ``need_graph``.
-    """
-    fresh = []
-    for inp in inputs:
-        if create_graph and inp.requires_grad:
-            fresh.append(inp.view(inp.shape))
-        else:
-            fresh.append(inp.detach().requires_grad_(need_graph))
-    return tuple(fresh)
-
-
-def _grad_postprocess(results: Any, create_graph: bool) -> Any:
-    """Detach the results (recursively through tuples) unless the caller wants a graph."""
-    if isinstance(results[0], Tensor):
-        return results if create_graph else tuple(r.detach() for r in results)
-    return tuple(_grad_postprocess(r, create_graph) for r in results)
-
-
-def _validate_v(v: tuple[Tensor, ...], other: tuple[Tensor, ...], is_other_tuple: bool) -> None:
-    """``v`` must match ``other`` in length and in every shape."""
-    if len(v) != len(other):
-        if is_other_tuple:
-            raise RuntimeError(
-                f"v is a tuple of invalid length: should be {len(other)} but got {len(v)}."
-            )
-        raise RuntimeError("The given v should contain a single Tensor.")
-    for index, (el_v, el_other) in enumerate(zip(v, other)):
-        if el_v.size() != el_other.size():
-            prefix = f"Entry {index} in " if is_other_tuple else ""
-            raise RuntimeError(
-                f"{prefix}v has invalid size: should be {el_other.size()} but got {el_v.size()}."
-            )
-
-
-def _check_requires_grad(inputs: tuple[Any, ...], input_type: str, strict: bool) -> None:
-    """In strict mode, every tensor of ``inputs`` must require grad (and exist)."""
-    if not strict:
-        return
-    for i, inp in enumerate(inputs):
-        if inp is None:  # only possible for "grad_inputs"
-            raise RuntimeError(
-                f"The output of the user-provided function is independent of input {i}. "
-                "This is not allowed in strict mode."
-            )
-        if inp.requires_grad:
-            continue
-        if input_type == "hessian":
-            raise RuntimeError(
-                f"The hessian of the user-provided function with respect to input {i} is "
-                "independent of the input. This is not allowed in strict mode. You should "
-                "ensure that your function is thrice differentiable and that the hessian "
-                "depends on the inputs."
-            )
-        if input_type == "jacobian":
-            raise RuntimeError(
-                "While computing the hessian, found that the jacobian of the user-provided "
-                f"function with respect to input {i} is independent of the input. This is not "
-                "allowed in strict mode. You should ensure that your function is twice "
-                "differentiable and that the jacobian depends on the inputs (this would be "
-                "violated by a linear function for example)."
-            )
-        if input_type == "grad_inputs":
-            raise RuntimeError(
-                f"The gradient with respect to input {i} is independent of the inputs of the "
-                "user-provided function. This is not allowed in strict mode."
-            )
-        raise RuntimeError(
-            f"Output {i} of the user-provided function does not require gradients. The "
-            "outputs must be computed in a differentiable manner from the input when "
-            "running in strict mode."
-        )
-
-
-def _autograd_grad(
-    outputs: tuple[Tensor | None, ...],
-    inputs: tuple[Tensor, ...],
-    grad_outputs: tuple[Tensor | None, ...] | None = None,
-    create_graph: bool = False,
-    retain_graph: bool | None = None,
-) -> tuple[Tensor | None, ...]:
-    """``autograd.grad`` that skips outputs which are None or do not require grad, and
-    returns None for every input when no output is left (or an input is unused)."""
-    from . import grad  # deferred: ``autodiff.autograd`` may import this module
-
-    if grad_outputs is None:
-        grad_outputs = (None,) * len(outputs)
-    kept_outputs = []
-    kept_grads = []
-    for out, grad_out in zip(outputs, grad_outputs):
-        if out is not None and out.requires_grad:
-            kept_outputs.append(out)
-            kept_grads.append(grad_out)
-    if not kept_outputs:
-        return (None,) * len(inputs)
-    return grad(
-        kept_outputs,
-        inputs,
-        kept_grads,
-        allow_unused=True,
-        create_graph=create_graph,
-        retain_graph=retain_graph,
+    """New tensor objects with the same values, so that the ones we differentiate with respect
+    to are not the ones ``func`` may have captured. Under ``create_graph`` a view keeps the
+    caller's graph; otherwise a detached alias that requires grad iff ``requires_grad``."""
+    return tuple(
+        t.view(t.shape)
+        if create_graph and t.requires_grad
+        else t.detach().requires_grad_(requires_grad)
+        for t in tensors
     )
 
 
-_FILL_MESSAGES = {
-    "back": "The output of the user-provided function is independent of input {i}. "
-    "This is not allowed in strict mode.",
-    "back_trick": "The gradient with respect to the input is independent of entry {i} in the "
-    "grad_outputs when using the double backward trick to compute forward mode gradients. "
-    "This is not allowed in strict mode.",
-    "double_back": "The jacobian of the user-provided function is independent of input {i}. "
-    "This is not allowed in strict mode.",
-    "double_back_trick": "The hessian of the user-provided function is independent of entry "
-    "{i} in the grad_jacobian. This is not allowed in strict mode as it prevents from using "
-    "the double backward trick to replace forward mode AD.",
-}
+def _packed_inputs(inputs: Any, fn_name: str, create_graph: bool) -> _Packed:
+    packed = _pack(inputs, "inputs", fn_name)
+    return _Packed(_fresh(packed.tensors, create_graph, requires_grad=True), packed.was_tuple)
 
 
-def _fill_in_zeros(
-    grads: tuple[Tensor | None, ...],
-    refs: tuple[Tensor, ...],
-    strict: bool,
-    create_graph: bool,
-    stage: str,
-) -> tuple[Tensor, ...]:
-    """Replace the None gradients by zeros shaped like ``refs`` (or raise in strict mode)."""
-    filled = []
-    for i, grad_i in enumerate(grads):
-        if grad_i is None:
-            if strict:
-                raise RuntimeError(_FILL_MESSAGES[stage].format(i=i))
-            grad_i = _C.zeros_like(refs[i])
-        elif strict and create_graph and not grad_i.requires_grad:
-            what = "hessian" if "double" in stage else "jacobian"
+def _call(func: _Func, args: _Packed, fn_name: str, strict: bool) -> _Packed:
+    outputs = _pack(func(*args.tensors), "outputs of the user-provided function", fn_name)
+    if strict:
+        for index, out in enumerate(outputs.tensors):
+            if not out.requires_grad:
+                raise RuntimeError(
+                    f"Output {index} of the user-provided function does not require gradients. "
+                    "The outputs must be computed in a differentiable manner from the input "
+                    "when running in strict mode."
+                )
+    return outputs
+
+
+def _call_scalar(func: _Func, args: _Packed, fn_name: str, strict: bool) -> _Packed:
+    """``_call`` for the Hessian family, whose ``func`` must return one one-element tensor."""
+    outputs = _call(func, args, fn_name, strict)
+    if outputs.was_tuple:
+        raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
+    if outputs.tensors[0].numel() != 1:
+        raise RuntimeError(
+            f"The Tensor returned by the function given to {fn_name} should contain a single "
+            "element"
+        )
+    return outputs
+
+
+# What ``v`` is shaped like, in the words of PyTorch's message for a missing ``v``.
+_ROLE_OF_OUTPUT = "the user-provided function returns"
+_ROLE_OF_INPUT = "the input to the user-provided function is"
+
+
+def _vector(
+    v: Any, like: _Packed, fn_name: str, create_graph: bool, like_role: str
+) -> tuple[Tensor, ...] | None:
+    """``v`` as a tuple shaped as ``like``; ``None`` only stands for 1 when ``like`` is a single
+    one-element tensor (``like_role`` says in PyTorch's words what ``like`` is)."""
+    if v is None:
+        if len(like.tensors) != 1 or like.tensors[0].numel() != 1:
             raise RuntimeError(
-                f"The {what} of the user-provided function is independent of input {i}. "
-                "This is not allowed in strict mode when create_graph=True."
+                f"The vector v can only be None if {like_role} a single Tensor with a single "
+                "element."
             )
-        filled.append(grad_i)
+        return None
+    vs = _fresh(_pack(v, "v", fn_name).tensors, create_graph, requires_grad=False)
+    if len(vs) != len(like.tensors):
+        if like.was_tuple:
+            raise RuntimeError(
+                f"v is a tuple of invalid length: should be {len(like.tensors)} but got {len(vs)}."
+            )
+        raise RuntimeError("The given v should contain a single Tensor.")
+    for index, (v_i, like_i) in enumerate(zip(vs, like.tensors)):
+        if v_i.size() != like_i.size():
+            where = f"Entry {index} in " if like.was_tuple else ""
+            raise RuntimeError(
+                f"{where}v has invalid size: should be {like_i.size()} but got {v_i.size()}."
+            )
+    return vs
+
+
+# --- strict mode ---------------------------------------------------------------------------------
+# PyTorch's texts, as templates of the offending index.
+
+_INDEPENDENT_OUTPUT = (
+    "The output of the user-provided function is independent of input {}. This is not allowed "
+    "in strict mode."
+)
+_CONSTANT_UNDER_CREATE_GRAPH = (
+    "The {} of the user-provided function is independent of input {}. This is not allowed in "
+    "strict mode when create_graph=True."
+)
+# What strict mode reports when the final product of each function misses a tensor, and which
+# derivative a product without a graph of its own is said to be under ``create_graph``.
+_PRODUCTS: dict[str, tuple[str, str]] = {
+    "vjp": (_INDEPENDENT_OUTPUT, "jacobian"),
+    "jvp": (
+        "The gradient with respect to the input is independent of entry {} in the grad_outputs "
+        "when using the double backward trick to compute forward mode gradients. This is not "
+        "allowed in strict mode.",
+        "jacobian",
+    ),
+    "vhp": (
+        "The jacobian of the user-provided function is independent of input {}. This is not "
+        "allowed in strict mode.",
+        "hessian",
+    ),
+    "hvp": (
+        "The hessian of the user-provided function is independent of entry {} in the "
+        "grad_jacobian. This is not allowed in strict mode as it prevents from using the double "
+        "backward trick to replace forward mode AD.",
+        "hessian",
+    ),
+}
+# An intermediate gradient that the next pass differentiates again must depend on the inputs.
+_CONSTANT_GRADIENT = (
+    "The gradient with respect to input {} is independent of the inputs of the user-provided "
+    "function. This is not allowed in strict mode."
+)
+_CONSTANT_JACOBIAN = (
+    "While computing the hessian, found that the jacobian of the user-provided function with "
+    "respect to input {} is independent of the input. This is not allowed in strict mode. You "
+    "should ensure that your function is twice differentiable and that the jacobian depends on "
+    "the inputs (this would be violated by a linear function for example)."
+)
+
+
+def _check_differentiable_again(grads: Any, strict: bool, constant: str) -> None:
+    if not strict:
+        return
+    for index, grad in enumerate(grads):
+        if grad is None:
+            raise RuntimeError(_INDEPENDENT_OUTPUT.format(index))
+        if not grad.requires_grad:
+            raise RuntimeError(constant.format(index))
+
+
+def _always(message: str) -> _Message:
+    return lambda _index: message
+
+
+# --- differentiation ----------------------------------------------------------------------------
+
+
+def _differentiate(
+    outputs: Any,
+    wrt: tuple[Tensor, ...],
+    cotangents: tuple[Tensor | None, ...] | None = None,
+    *,
+    create_graph: bool,
+    retain_graph: bool | None = None,
+) -> _Grads:
+    """``autograd.grad`` of the outputs that are in a graph at all (None entries and constants
+    are left out), with None for each tensor of ``wrt`` that none of them reaches."""
+    from . import grad  # deferred: ``autodiff.autograd`` imports this module
+
+    if cotangents is None:
+        cotangents = (None,) * len(outputs)
+    live = [
+        (out, cot) for out, cot in zip(outputs, cotangents) if out is not None and out.requires_grad
+    ]
+    if not live:
+        return (None,) * len(wrt)
+    return grad(
+        [out for out, _ in live],
+        wrt,
+        [cot for _, cot in live],
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+
+
+def _grads_or_zeros(
+    outputs: Any,
+    wrt: tuple[Tensor, ...],
+    cotangents: tuple[Tensor | None, ...] | None = None,
+    *,
+    create_graph: bool,
+    retain_graph: bool | None = None,
+    strict: bool,
+    unreached: _Message,
+    constant: _Message,
+) -> tuple[Tensor, ...]:
+    """``_differentiate`` with zeros for the tensors of ``wrt`` that the outputs do not reach.
+
+    In strict mode such a tensor raises ``unreached(index)`` instead, and so does, with
+    ``create_graph``, a gradient that has no graph of its own (``constant(index)``).
+    """
+    grads = _differentiate(
+        outputs, wrt, cotangents, create_graph=create_graph, retain_graph=retain_graph
+    )
+    filled = []
+    for index, (grad, ref) in enumerate(zip(grads, wrt)):
+        if grad is None:
+            if strict:
+                raise RuntimeError(unreached(index))
+            grad = _C.zeros_like(ref)
+        elif strict and create_graph and not grad.requires_grad:
+            raise RuntimeError(constant(index))
+        filled.append(grad)
     return tuple(filled)
+
+
+def _detached(results: tuple[Any, ...], create_graph: bool) -> tuple[Any, ...]:
+    """``results`` (tensors, or tuples of them) cut from the graph unless ``create_graph``.
+    The first entry tells the nesting apart, so an empty tuple fails as in PyTorch."""
+    if not isinstance(results[0], Tensor):
+        return tuple(_detached(r, create_graph) for r in results)
+    return results if create_graph else tuple(r.detach() for r in results)
+
+
+def _output_and_product(
+    fn_name: str,
+    outputs: _Packed,
+    of: Any,
+    wrt: tuple[Tensor, ...],
+    v: tuple[Tensor, ...] | None,
+    product_like: _Packed,
+    create_graph: bool,
+    strict: bool,
+) -> tuple[_Result, _Result]:
+    """The last pass of vjp, jvp, vhp and hvp: the gradient of ``of`` with respect to ``wrt``
+    against ``v``, run in the caller's grad mode (or with one, for ``create_graph``). Returns
+    ``(outputs, product)``, each in the caller's form."""
+    unreached, derivative = _PRODUCTS[fn_name]
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        product = _grads_or_zeros(
+            of,
+            wrt,
+            v,
+            create_graph=create_graph,
+            strict=strict,
+            unreached=unreached.format,
+            constant=functools.partial(_CONSTANT_UNDER_CREATE_GRAPH.format, derivative),
+        )
+    return (
+        outputs.mirror(_detached(outputs.tensors, create_graph)),
+        product_like.mirror(_detached(product, create_graph)),
+    )
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -257,33 +336,11 @@ def vjp(
     (tensor(11.), (tensor([3., 4.]), tensor([1., 2.])))
     """
     with enable_grad():
-        is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "vjp")
-        tupled_inputs = _grad_preprocess(tupled_inputs, create_graph=create_graph, need_graph=True)
-
-        is_outputs_tuple, outputs = _as_tuple(
-            func(*tupled_inputs), "outputs of the user-provided function", "vjp"
-        )
-        _check_requires_grad(outputs, "outputs", strict=strict)
-
-        tupled_v: tuple[Tensor, ...] | None = None
-        if v is not None:
-            _, tupled_v = _as_tuple(v, "v", "vjp")
-            tupled_v = _grad_preprocess(tupled_v, create_graph=create_graph, need_graph=False)
-            _validate_v(tupled_v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the user-provided function returns a "
-                "single Tensor with a single element."
-            )
-
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, tupled_inputs, tupled_v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, tupled_inputs, strict, create_graph, "back")
-
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(
-        result, is_inputs_tuple
+        ins = _packed_inputs(inputs, "vjp", create_graph)
+        outs = _call(func, ins, "vjp", strict)
+        vs = _vector(v, outs, "vjp", create_graph, _ROLE_OF_OUTPUT)
+    return _output_and_product(
+        "vjp", outs, outs.tensors, ins.tensors, vs, ins, create_graph, strict
     )
 
 
@@ -310,38 +367,14 @@ def jvp(
     (tensor([ 5., 10.]), tensor([5., 5.]))
     """
     with enable_grad():
-        is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "jvp")
-        tupled_inputs = _grad_preprocess(tupled_inputs, create_graph=create_graph, need_graph=True)
-
-        tupled_v: tuple[Tensor, ...] | None = None
-        if v is not None:
-            _, tupled_v = _as_tuple(v, "v", "jvp")
-            tupled_v = _grad_preprocess(tupled_v, create_graph=create_graph, need_graph=False)
-            _validate_v(tupled_v, tupled_inputs, is_inputs_tuple)
-        elif len(tupled_inputs) != 1 or tupled_inputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is "
-                "a single Tensor with a single element."
-            )
-
-        is_outputs_tuple, outputs = _as_tuple(
-            func(*tupled_inputs), "outputs of the user-provided function", "jvp"
-        )
-        _check_requires_grad(outputs, "outputs", strict=strict)
-        # Backward is linear in the cotangent, so its value does not matter (zeros are finite).
-        cotangents = tuple(_C.zeros_like(out, requires_grad=True) for out in outputs)
-        grad_inputs = _autograd_grad(outputs, tupled_inputs, cotangents, create_graph=True)
-        _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
-
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(grad_inputs, cotangents, tupled_v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
-
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(
-        result, is_outputs_tuple
-    )
+        ins = _packed_inputs(inputs, "jvp", create_graph)
+        vs = _vector(v, ins, "jvp", create_graph, _ROLE_OF_INPUT)
+        outs = _call(func, ins, "jvp", strict)
+        # J^T u is linear in u, so any u gives the same J v: zeros are finite.
+        u = tuple(_C.zeros_like(out, requires_grad=True) for out in outs.tensors)
+        jt_u = _differentiate(outs.tensors, ins.tensors, u, create_graph=True)
+        _check_differentiable_again(jt_u, strict, _CONSTANT_GRADIENT)
+    return _output_and_product("jvp", outs, jt_u, u, vs, outs, create_graph, strict)
 
 
 def jacobian(
@@ -388,63 +421,59 @@ def jacobian(
                 '`strategy="forward-mode"` are not supported together (yet). Please either '
                 'set `create_graph=False` or `strategy="reverse-mode"`.'
             )
-        return _jacfwd(func, inputs, strict, vectorize)
+        return _forward_mode_jacobian(func, inputs, strict, vectorize)
 
     with enable_grad():
-        is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "jacobian")
-        tupled_inputs = _grad_preprocess(tupled_inputs, create_graph=create_graph, need_graph=True)
-
-        is_outputs_tuple, outputs = _as_tuple(
-            func(*tupled_inputs), "outputs of the user-provided function", "jacobian"
-        )
-        _check_requires_grad(outputs, "outputs", strict=strict)
-
+        ins = _packed_inputs(inputs, "jacobian", create_graph)
+        outs = _call(func, ins, "jacobian", strict)
         if vectorize and strict:
             raise RuntimeError(
                 "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
                 "not supported together. Please either set `strict=False` or "
                 "`vectorize=False`."
             )
-
-        rows_per_output = []
-        for i, out in enumerate(outputs):
-            # rows[k]: the rows d out.flatten()[j] / d inputs[k], for j in order
-            rows: tuple[list[Tensor], ...] = tuple([] for _ in tupled_inputs)
-            for j in range(out.numel()):
-                row = _autograd_grad(
-                    (out.reshape(-1)[j],),
-                    tupled_inputs,
-                    retain_graph=True,
-                    create_graph=create_graph,
-                )
-                for k, (rows_k, row_k, inp) in enumerate(zip(rows, row, tupled_inputs)):
-                    if row_k is None:
-                        if strict:
-                            raise RuntimeError(
-                                f"Output {i} of the user-provided function is independent of "
-                                f"input {k}. This is not allowed in strict mode."
-                            )
-                        row_k = _C.zeros_like(inp)
-                    elif strict and create_graph and not row_k.requires_grad:
-                        # PyTorch's message names the output index here.
-                        raise RuntimeError(
-                            "The jacobian of the user-provided function is independent of "
-                            f"input {i}. This is not allowed in strict mode when "
-                            "create_graph=True."
-                        )
-                    rows_k.append(row_k)
-            rows_per_output.append(
-                tuple(
-                    _C.stack(rows_k, dim=0).view(tuple(out.shape) + tuple(inp.shape))
-                    for rows_k, inp in zip(rows, tupled_inputs)
-                )
-            )
-
-        result = _grad_postprocess(tuple(rows_per_output), create_graph)
-        return _tuple_postprocess(result, (is_outputs_tuple, is_inputs_tuple))
+        blocks = tuple(
+            _jacobian_blocks(index, out, ins.tensors, create_graph, strict)
+            for index, out in enumerate(outs.tensors)
+        )
+        blocks = _detached(blocks, create_graph)
+        return outs.mirror(tuple(ins.mirror(row) for row in blocks))
 
 
-def _jacfwd(func: _Func, inputs: _TensorOrTensors, strict: bool, vectorize: bool) -> _Result:
+def _jacobian_blocks(
+    index: int, out: Tensor, wrt: tuple[Tensor, ...], create_graph: bool, strict: bool
+) -> tuple[Tensor, ...]:
+    """d out / d wrt[k] for every k, each of shape ``out.shape + wrt[k].shape``: one backward
+    pass per element of ``out``, stacked."""
+    unreached = functools.partial(
+        "Output {} of the user-provided function is independent of input {}. This is not "
+        "allowed in strict mode.".format,
+        index,
+    )
+    # PyTorch's message names the output here, not the input.
+    constant = _always(_CONSTANT_UNDER_CREATE_GRAPH.format("jacobian", index))
+    flat = out.reshape(-1)
+    rows = [
+        _grads_or_zeros(
+            (flat[j],),
+            wrt,
+            create_graph=create_graph,
+            retain_graph=True,
+            strict=strict,
+            unreached=unreached,
+            constant=constant,
+        )
+        for j in range(out.numel())
+    ]
+    return tuple(
+        _C.stack([row[k] for row in rows], dim=0).view(tuple(out.shape) + tuple(w.shape))
+        for k, w in enumerate(wrt)
+    )
+
+
+def _forward_mode_jacobian(
+    func: _Func, inputs: _TensorOrTensors, strict: bool, vectorize: bool
+) -> _Result:
     """``jacobian(strategy="forward-mode")``: PyTorch's errors where PyTorch has them; for
     ``vectorize=True`` the same Jacobian computed in reverse mode, in each output's dtype
     (PyTorch's forward-mode Jacobians take the output's dtype, reverse-mode ones the
@@ -455,28 +484,30 @@ def _jacfwd(func: _Func, inputs: _TensorOrTensors, strict: bool, vectorize: bool
             '`strategy="forward-mode"` are not supported together (yet). Please either set '
             '`strict=False` or `strategy="reverse-mode"`.'
         )
-    is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "jacobian")
+    ins = _pack(inputs, "inputs", "jacobian")
     if not vectorize:
         # PyTorch's message, with its missing space ("isonly").
         raise NotImplementedError(
             "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
             "only implemented for `vectorize=True`."
         )
-    output_dtypes: list[Any] = []
-    returned_tuple: list[bool] = []
+    seen: dict[str, Any] = {}
 
-    def recording_func(*inp: Tensor) -> Any:
-        out = func(*inp)
-        returned_tuple.append(isinstance(out, tuple))
-        output_dtypes.extend(o.dtype for o in _as_tuple_nocheck(out))
+    def watched(*args: Tensor) -> Any:
+        out = func(*args)
+        seen["was_tuple"] = isinstance(out, tuple)
+        seen["dtypes"] = [o.dtype for o in (out if isinstance(out, (tuple, list)) else (out,))]
         return out
 
-    # The inputs are passed as a tuple, so ``jac`` keeps the inner level of nesting.
-    jac = jacobian(recording_func, tupled_inputs)
-    is_outputs_tuple = returned_tuple[0]
-    per_output = jac if is_outputs_tuple else (jac,)
-    cast = tuple(tuple(j.to(dtype) for j in row) for row, dtype in zip(per_output, output_dtypes))
-    return _tuple_postprocess(cast, (is_outputs_tuple, is_inputs_tuple))
+    # Passing a tuple keeps the inner level of nesting in ``jac``.
+    jac = jacobian(watched, ins.tensors)
+    was_tuple = seen["was_tuple"]
+    per_output = jac if was_tuple else (jac,)
+    rows = tuple(
+        ins.mirror(tuple(block.to(dtype) for block in row))
+        for row, dtype in zip(per_output, seen["dtypes"])
+    )
+    return rows if was_tuple else rows[0]
 
 
 def hessian(
@@ -502,75 +533,40 @@ def hessian(
     >>> hessian(lambda a, b: a * b, (autodiff.tensor(2.0), autodiff.tensor(5.0)))
     ((tensor(0.), tensor(1.)), (tensor(1.), tensor(0.)))
     """
-    is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "hessian")
+    ins = _pack(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
-    def ensure_single_output_function(*inp: Tensor) -> Tensor:
-        out = func(*inp)
-        is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
-        _check_requires_grad(t_out, "outputs", strict=strict)
-        if is_out_tuple or not isinstance(out, Tensor):
-            raise RuntimeError("The function given to hessian should return a single Tensor")
-        if out.numel() != 1:
-            raise RuntimeError(
-                "The Tensor returned by the function given to hessian should contain a single "
-                "element"
-            )
-        return out.squeeze()
+    def scalar(*args: Tensor) -> Tensor:
+        return _call_scalar(func, _Packed(args, True), "hessian", strict).tensors[0].squeeze()
 
-    def jac_func(*inp: Tensor) -> Any:
-        jac = jacobian(ensure_single_output_function, inp, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict=strict)
-        return jac
+    def gradient(*args: Tensor) -> Any:
+        grads = jacobian(scalar, args, create_graph=True)
+        _check_differentiable_again(grads, strict, _CONSTANT_JACOBIAN)
+        return grads
 
-    res = jacobian(
-        jac_func,
-        tupled_inputs,
+    blocks = jacobian(
+        gradient,
+        ins.tensors,
         create_graph=create_graph,
         strict=strict,
         vectorize=vectorize,
         strategy=outer_jacobian_strategy,
     )
-    return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
+    return ins.mirror(tuple(ins.mirror(row) for row in blocks))
 
 
-def _scalar_output(
-    func: _Func, tupled_inputs: tuple[Tensor, ...], strict: bool, fn_name: str
-) -> tuple[bool, tuple[Tensor, ...]]:
-    """Call ``func`` for vhp/hvp and check that it returns a single one-element tensor."""
-    is_outputs_tuple, outputs = _as_tuple(
-        func(*tupled_inputs), "outputs of the user-provided function", fn_name
-    )
-    _check_requires_grad(outputs, "outputs", strict=strict)
-    if is_outputs_tuple or not isinstance(outputs[0], Tensor):
-        raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
-    if outputs[0].numel() != 1:
-        raise RuntimeError(
-            f"The Tensor returned by the function given to {fn_name} should contain a single "
-            "element"
-        )
-    return is_outputs_tuple, outputs
-
-
-def _preprocess_hessian_v(
-    v: _TensorOrTensors | None,
-    tupled_inputs: tuple[Tensor, ...],
-    is_inputs_tuple: bool,
-    create_graph: bool,
-    fn_name: str,
-) -> tuple[Tensor, ...] | None:
-    if v is None:
-        if len(tupled_inputs) != 1 or tupled_inputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is "
-                "a single Tensor with a single element."
-            )
-        return None
-    _, tupled_v = _as_tuple(v, "v", fn_name)
-    tupled_v = _grad_preprocess(tupled_v, create_graph=create_graph, need_graph=False)
-    _validate_v(tupled_v, tupled_inputs, is_inputs_tuple)
-    return tupled_v
+def _gradient_of_scalar(
+    func: _Func, inputs: Any, v: Any, fn_name: str, create_graph: bool, strict: bool
+) -> tuple[_Packed, tuple[Tensor, ...] | None, _Packed, _Grads]:
+    """The common start of vhp and hvp: ``(inputs, v, outputs, gradient)``, the gradient with
+    a graph, to be differentiated once more. Call it under ``enable_grad``."""
+    ins = _packed_inputs(inputs, fn_name, create_graph)
+    vs = _vector(v, ins, fn_name, create_graph, _ROLE_OF_INPUT)
+    outs = _call_scalar(func, ins, fn_name, strict)
+    grads = _differentiate(outs.tensors, ins.tensors, create_graph=True)
+    _check_differentiable_again(grads, strict, _CONSTANT_JACOBIAN)
+    return ins, vs, outs, grads
 
 
 def vhp(
@@ -591,23 +587,8 @@ def vhp(
     (tensor(9.), tensor([ 6., 12.]))
     """
     with enable_grad():
-        is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "vhp")
-        tupled_inputs = _grad_preprocess(tupled_inputs, create_graph=create_graph, need_graph=True)
-        tupled_v = _preprocess_hessian_v(v, tupled_inputs, is_inputs_tuple, create_graph, "vhp")
-        is_outputs_tuple, outputs = _scalar_output(func, tupled_inputs, strict, "vhp")
-
-        jac = _autograd_grad(outputs, tupled_inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict=strict)
-
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(jac, tupled_inputs, tupled_v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, tupled_inputs, strict, create_graph, "double_back")
-
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(
-        result, is_inputs_tuple
-    )
+        ins, vs, outs, grads = _gradient_of_scalar(func, inputs, v, "vhp", create_graph, strict)
+    return _output_and_product("vhp", outs, grads, ins.tensors, vs, ins, create_graph, strict)
 
 
 def hvp(
@@ -629,25 +610,9 @@ def hvp(
     (tensor(9.), tensor([ 6., 12.]))
     """
     with enable_grad():
-        is_inputs_tuple, tupled_inputs = _as_tuple(inputs, "inputs", "hvp")
-        tupled_inputs = _grad_preprocess(tupled_inputs, create_graph=create_graph, need_graph=True)
-        tupled_v = _preprocess_hessian_v(v, tupled_inputs, is_inputs_tuple, create_graph, "hvp")
-        is_outputs_tuple, outputs = _scalar_output(func, tupled_inputs, strict, "hvp")
-
-        jac = _autograd_grad(outputs, tupled_inputs, create_graph=True)
-        _check_requires_grad(jac, "jacobian", strict=strict)
-
-        grad_jac = tuple(_C.zeros_like(inp, requires_grad=True) for inp in tupled_inputs)
-        double_back = _autograd_grad(jac, tupled_inputs, grad_jac, create_graph=True)
-        # As in PyTorch, this strict check looks at ``jac`` (already checked above).
-        _check_requires_grad(jac, "hessian", strict=strict)
-
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, tupled_v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, tupled_inputs, strict, create_graph, "double_back_trick")
-
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(
-        result, is_inputs_tuple
-    )
+        ins, vs, outs, grads = _gradient_of_scalar(func, inputs, v, "hvp", create_graph, strict)
+        # H^T u is linear in u, so any u gives the same H v: zeros are finite. (PyTorch checks
+        # the gradient once more here in strict mode; it was checked above, so that cannot fail.)
+        u = tuple(_C.zeros_like(t, requires_grad=True) for t in ins.tensors)
+        ht_u = _differentiate(grads, ins.tensors, u, create_graph=True)
+    return _output_and_product("hvp", outs, ht_u, u, vs, ins, create_graph, strict)
