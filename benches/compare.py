@@ -561,10 +561,13 @@ def main():
     )
     ap.add_argument(
         "--only",
-        choices=("seed", "algebra"),
-        help="seed: the issue-2 table alone; algebra: the tensor-algebra tables alone",
+        choices=("seed", "algebra", "training"),
+        help="seed: the issue-2 table alone; algebra: the tensor-algebra tables alone; "
+        "training: the training-step table alone (benches/training.py)",
     )
     args = ap.parse_args()
+    if args.only == "training":
+        return training_tables(args)
     if args.threads:  # before numpy and torch are imported
         os.environ.update({var: str(args.threads) for var in THREAD_VARS})
     reps, sample_s = (5, 0.005) if args.quick else (15, 0.02)
@@ -682,6 +685,16 @@ def main():
 
     if args.only != "seed":
         algebra_tables(libs, reps, sample_s)
+        print()
+        training_tables(args)
+
+
+def training_tables(args):
+    """Issue 5's training steps, each library in its own process (benches/training.py)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import training
+
+    training.main(["--quick"] * args.quick + ["--threads", str(args.threads)] * bool(args.threads))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ pub struct AdamOptions {
 /// let g = Tensor::from_vec(vec![0.5f32, -1.0], &[2])?;
 /// let options = SgdOptions { lr: 0.1, weight_decay: 0.0, momentum: 0.0, dampening: 0.0,
 ///                            nesterov: false, maximize: false };
-/// sgd_step(&[p.clone()], &[g], &mut [None], &options)?;
+/// sgd_step(std::slice::from_ref(&p), &[g], &mut [None], &options)?;
 /// assert_eq!(p.to_vec::<f32>(), [0.95, 2.1]);
 /// # Ok::<(), autodiff::Error>(())
 /// ```
@@ -121,7 +121,7 @@ fn sgd_kernel<T: Float + Element>(
 /// let (m, v) = (Tensor::zeros(&[1], p.dtype()), Tensor::zeros(&[1], p.dtype()));
 /// let options = AdamOptions { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0,
 ///                             amsgrad: false, maximize: false, decoupled_weight_decay: false };
-/// adam_step(&[p.clone()], &[g], &[m], &[v], &[], &[1.0], &options)?;
+/// adam_step(std::slice::from_ref(&p), &[g], &[m], &[v], &[], &[1.0], &options)?;
 /// // The first step moves each parameter by lr against the sign of its gradient.
 /// assert!((p.item()? - 0.9).abs() < 1e-7);
 /// # Ok::<(), autodiff::Error>(())

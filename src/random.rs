@@ -177,6 +177,29 @@ impl Tensor {
         with_default(|g| values.extend((0..n).map(|_| low.wrapping_add(g.below(span) as i64))));
         Ok(Tensor::from_buffer(Buffer::I64(values.into()), shape).cast(dtype))
     }
+
+    /// A random permutation of `0..n` from the default generator (`torch.randperm`).
+    ///
+    /// ```
+    /// let p = autodiff::Tensor::randperm(5, autodiff::DType::I64)?;
+    /// let mut seen = p.to_vec::<i64>();
+    /// seen.sort();
+    /// assert_eq!(seen, [0, 1, 2, 3, 4]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn randperm(n: usize, dtype: DType) -> Result<Tensor> {
+        crate::layout::checked_numel(&[n], 8)?;
+        let mut values: Vec<i64> = vec_with_capacity(n);
+        values.extend(0..n as i64);
+        // Fisher-Yates: each position takes a uniform pick among those not yet placed.
+        with_default(|g| {
+            for i in (1..n).rev() {
+                let j = g.below(i as u64 + 1) as usize;
+                values.swap(i, j);
+            }
+        });
+        Ok(Tensor::from_buffer(Buffer::I64(values.into()), &[n]).cast(dtype))
+    }
 }
 
 impl Tensor {

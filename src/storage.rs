@@ -275,13 +275,33 @@ pub struct AllocError {
 /// An empty vector with room for `n` elements. Failing to get the memory unwinds with
 /// [`AllocError`] instead of aborting, as the standard allocation would.
 pub fn vec_with_capacity<T>(n: usize) -> Vec<T> {
+    let bytes = n.saturating_mul(std::mem::size_of::<T>());
     let mut v = Vec::new();
-    if v.try_reserve_exact(n).is_err() {
-        std::panic::panic_any(AllocError {
-            bytes: n.saturating_mul(std::mem::size_of::<T>()),
-        });
+    if bytes > memory_limit() || v.try_reserve_exact(n).is_err() {
+        std::panic::panic_any(AllocError { bytes });
     }
     v
+}
+
+/// The most one buffer may take: physical memory plus swap, where the system says (Linux).
+/// Allocators that reserve address space lazily (mimalloc, which the Python extension uses)
+/// grant any size and leave the process to be killed when the pages are touched; this
+/// restores the refusal that glibc's overcommit heuristic gives for impossible sizes.
+fn memory_limit() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let Ok(info) = std::fs::read_to_string("/proc/meminfo") else {
+            return usize::MAX;
+        };
+        let kib = |key: &str| -> Option<usize> {
+            let line = info.lines().find(|l| l.starts_with(key))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        };
+        match (kib("MemTotal:"), kib("SwapTotal:")) {
+            (Some(mem), swap) => (mem + swap.unwrap_or(0)).saturating_mul(1024),
+            _ => usize::MAX,
+        }
+    })
 }
 
 /// Collects an iterator of known length with [`vec_with_capacity`], so a tensor too large

@@ -600,3 +600,27 @@ def test_same_seed_same_numbers_across_processes():
     torch.rand(100)
     torch.manual_seed(4321)
     assert torch.rand(5).tolist() == here[0]
+
+
+def test_randperm_is_a_permutation_reproducible_by_seed():
+    torch.manual_seed(5)
+    first = torch.randperm(50)
+    torch.manual_seed(5)
+    second = torch.randperm(50)
+    assert first.dtype == torch.int64 and first.shape == (50,)
+    assert sorted(first.tolist()) == list(range(50))
+    assert first.tolist() == second.tolist()
+    assert torch.randperm(0).shape == (0,)
+    assert torch.randperm(4, dtype=torch.float64).dtype == torch.float64
+
+
+def test_randperm_draws_every_order():
+    # Fisher-Yates gives each of the 3! orders of three items; 600 draws see all of them.
+    torch.manual_seed(0)
+    orders = {tuple(torch.randperm(3).tolist()) for _ in range(600)}
+    assert len(orders) == 6
+
+
+def test_randperm_rejects_negative_sizes():
+    with pytest.raises(RuntimeError, match=r"negative dimension -1: \[-1\]"):
+        torch.randperm(-1)

@@ -8,6 +8,7 @@ import pytest
 MODULES = [
     "autodiff",
     "autodiff._size",
+    "autodiff._compare",
     "autodiff._tensor_str",
     "autodiff.autograd",
     "autodiff.autograd.grad_mode",
@@ -40,6 +41,8 @@ MODULES = [
     "autodiff.nn.modules.activation",
     "autodiff.nn.modules.dropout",
     "autodiff.nn.modules.loss",
+    "autodiff.utils",
+    "autodiff.utils.data",
 ]
 
 

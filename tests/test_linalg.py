@@ -19,6 +19,7 @@ and gradients, ``grad_fn`` names, and every error message of this file.
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -507,3 +508,37 @@ def test_errors_match_torch(fn, exc, message, torch_ref):
 )
 def test_integer_and_boolean_inputs_match_torch(fn, value, dtype, torch_ref):
     check_integer_input(torch_ref, fn, value, dtype)
+
+
+def test_addmm_matches_its_definition_and_gradients():
+    rng = np.random.default_rng(11)
+    bias, a, b = rng.standard_normal(3), rng.standard_normal((2, 4)), rng.standard_normal((4, 3))
+    out = torch.addmm(torch.tensor(bias), torch.tensor(a), torch.tensor(b), beta=0.5, alpha=2.0)
+    np.testing.assert_allclose(out.numpy(), 0.5 * bias + 2.0 * a @ b, rtol=1e-12)
+    leaves = [torch.tensor(v, requires_grad=True) for v in (bias, a, b)]
+    y = torch.addmm(*leaves, beta=0.5, alpha=2.0)
+    assert y.grad_fn.name() == "AddmmBackward0"
+    assert (y.grad_fn._saved_alpha, y.grad_fn._saved_beta) == (2.0, 0.5)
+    y.backward(torch.ones(2, 3, dtype=torch.float64))
+    # d/dbias = beta * column sums of ones; d/da = alpha * ones @ b^T; d/db = alpha * a^T @ ones
+    np.testing.assert_allclose(leaves[0].grad.numpy(), np.full(3, 0.5 * 2))
+    np.testing.assert_allclose(leaves[1].grad.numpy(), 2.0 * np.ones((2, 3)) @ b.T)
+    np.testing.assert_allclose(leaves[2].grad.numpy(), 2.0 * a.T @ np.ones((2, 3)))
+    assert torch.autograd.gradgradcheck(torch.addmm, tuple(leaves))
+
+
+def test_addmm_checks_shapes_like_mm():
+    with pytest.raises(
+        RuntimeError, match=re.escape("mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)")
+    ):
+        torch.addmm(torch.zeros(3), torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_linear_weight_grad_is_contiguous():
+    # The weight enters as weight.t(); its gradient is computed in the weight's own layout
+    # so that .grad (and the optimizer reading it) gets a contiguous tensor.
+    x = torch.randn(5, 3)
+    w = torch.randn(4, 3, requires_grad=True)
+    torch.nn.functional.linear(x, w, torch.zeros(4)).sum().backward()
+    assert w.grad.is_contiguous()
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((5, 4)).T @ x.numpy(), rtol=1e-5)

@@ -30,7 +30,10 @@ fn nll_loss_picks_the_target_log_probabilities() -> Result<()> {
 fn nll_loss_weights_and_ignores_rows() -> Result<()> {
     // weights [1, 2, 3]; targets 2, 1 and an ignored row:
     // loss = (3 * 3 + 2 * 5) / (3 + 2) = 19 / 5
-    let x = leaf(&[-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0], &[3, 3])?;
+    let x = leaf(
+        &[-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0],
+        &[3, 3],
+    )?;
     let target = Tensor::from_vec(vec![2i64, 1, 7], &[3])?;
     let weight = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3])?;
     let loss = x.nll_loss(&target, Some(&weight), 7, Reduction::Mean)?;
@@ -48,9 +51,7 @@ fn nll_loss_weights_and_ignores_rows() -> Result<()> {
 fn nll_loss_rejects_out_of_range_targets() -> Result<()> {
     let x = Tensor::zeros(&[2, 3], autodiff::DType::F32);
     let target = Tensor::from_vec(vec![0i64, 3], &[2])?;
-    let err = x
-        .nll_loss(&target, None, -100, Reduction::Sum)
-        .unwrap_err();
+    let err = x.nll_loss(&target, None, -100, Reduction::Sum).unwrap_err();
     assert_eq!(err.to_string(), "Target 3 is out of bounds.");
     Ok(())
 }
@@ -96,7 +97,12 @@ fn sgd_with_momentum_follows_the_recurrence() -> Result<()> {
     };
     let mut buffers = [None];
     for _ in 0..3 {
-        sgd_step(&[p.clone()], &[g.clone()], &mut buffers, &options)?;
+        sgd_step(
+            std::slice::from_ref(&p),
+            std::slice::from_ref(&g),
+            &mut buffers,
+            &options,
+        )?;
     }
     assert!((p.item()? + 0.561).abs() < 1e-12);
     assert!((buffers[0].as_ref().unwrap().item()? - 2.71).abs() < 1e-12);
@@ -109,7 +115,10 @@ fn adam_bias_correction_makes_early_steps_lr_sized() -> Result<()> {
     // moves the parameter by lr * g / (|g| + eps) ~ lr.
     let p = Tensor::from_vec(vec![1.0f64, 1.0], &[2])?;
     let g = Tensor::from_vec(vec![3.0f64, -0.5], &[2])?;
-    let (m, v) = (Tensor::zeros(&[2], p.dtype()), Tensor::zeros(&[2], p.dtype()));
+    let (m, v) = (
+        Tensor::zeros(&[2], p.dtype()),
+        Tensor::zeros(&[2], p.dtype()),
+    );
     let options = AdamOptions {
         lr: 0.01,
         beta1: 0.9,
@@ -122,10 +131,10 @@ fn adam_bias_correction_makes_early_steps_lr_sized() -> Result<()> {
     };
     for step in 1..=3 {
         adam_step(
-            &[p.clone()],
-            &[g.clone()],
-            &[m.clone()],
-            &[v.clone()],
+            std::slice::from_ref(&p),
+            std::slice::from_ref(&g),
+            std::slice::from_ref(&m),
+            std::slice::from_ref(&v),
             &[],
             &[step as f64],
             &options,
@@ -148,7 +157,7 @@ fn updates_bump_the_version_of_what_they_write() -> Result<()> {
         nesterov: false,
         maximize: false,
     };
-    sgd_step(&[p.clone()], &[g], &mut [None], &options)?;
+    sgd_step(std::slice::from_ref(&p), &[g], &mut [None], &options)?;
     assert_eq!(p.version(), before + 1);
     assert_eq!(p.to_vec::<f32>(), [-1.0; 4]);
     Ok(())

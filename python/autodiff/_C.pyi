@@ -67,6 +67,7 @@ __all__ = [
     "randn",
     "randn_like",
     "randint",
+    "randperm",
     "full_like",
     "empty_like",
     "_manual_seed",
@@ -75,6 +76,7 @@ __all__ = [
     "stack",
     "from_numpy",
     "from_dlpack",
+    "addmm",
     "mse_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -267,6 +269,10 @@ class Tensor:
         """Detaches this tensor from the graph in place and returns it."""
     def zero_(self) -> Self:
         """Fills with zeros in place and returns this tensor."""
+    def addmm(
+        self, mat1: Tensor, mat2: Tensor, *, beta: _float = 1.0, alpha: _float = 1.0
+    ) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)`` as one ``AddmmBackward0`` node."""
     def uniform_(self, a: _float = 0.0, b: _float = 1.0, *, generator: None = None) -> Self:
         """Fills with samples uniform in ``[a, b)`` in place and returns this tensor."""
     def normal_(self, mean: _float = 0.0, std: _float = 1.0, *, generator: None = None) -> Self:
@@ -913,6 +919,16 @@ def randint(
 ) -> Tensor:
     """Integers uniform in ``[low, high)``, e.g. ``randint(3, 10, size=(2,))``."""
 
+def randperm(
+    n: _int,
+    *,
+    generator: None = None,
+    dtype: _DTypeLike | None = None,
+    device: Any = None,
+    requires_grad: _bool = False,
+) -> Tensor:
+    """A random permutation of ``0, ..., n - 1`` from the default generator."""
+
 def _manual_seed(seed: _int) -> None:
     """Restarts the default generator from ``seed`` (``autodiff.manual_seed`` wraps this)."""
 
@@ -1030,6 +1046,11 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: _bool | None = Non
     """A tensor sharing the memory of an object with ``__dlpack__`` or of a DLPack capsule."""
 
 # ---- losses and optimizer updates (autodiff.nn, autodiff.optim) ----
+
+def addmm(
+    input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: _float = 1.0, alpha: _float = 1.0
+) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` as one ``AddmmBackward0`` node."""
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean squared error as one ``MseLossBackward0`` node."""

@@ -17,10 +17,12 @@ tensor(6.)
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING
 
-from . import _C, autograd, nn, optim, random, return_types
+from . import _C, autograd, random, return_types
 from ._C import (
     Tensor,
+    addmm,
     arange,
     cat,
     dtype,
@@ -44,6 +46,7 @@ from ._C import (
     randint,
     randn,
     randn_like,
+    randperm,
     set_default_dtype,
     stack,
     tensor,
@@ -51,6 +54,7 @@ from ._C import (
     zeros,
     zeros_like,
 )
+from ._compare import allclose, isclose
 from ._size import Size
 from .autograd.grad_mode import (
     enable_grad,
@@ -60,7 +64,6 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .random import default_generator, initial_seed, manual_seed, seed
-from .serialization import load, save
 
 float32 = _C.float32
 float64 = _C.float64
@@ -178,6 +181,10 @@ def is_tensor(obj: object) -> builtins.bool:
 
 
 __all__ = [
+    "allclose",
+    "isclose",
+    "utils",
+    "addmm",
     "nn",
     "optim",
     "save",
@@ -190,6 +197,7 @@ __all__ = [
     "randn",
     "randn_like",
     "randint",
+    "randperm",
     "full_like",
     "empty_like",
     "random",
@@ -314,11 +322,23 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    # `autodiff.viz` loads on first use: it needs subprocess and friends, which `import
-    # autodiff` should not pay for.
-    if name == "viz":
-        import importlib
+# Submodules that load on first use, so that `import autodiff` stays a few milliseconds:
+# `viz` needs subprocess, `nn` and `optim` are a few dozen modules, `save`/`load` need
+# tempfile and json.
+_LAZY_MODULES = ("nn", "optim", "utils", "viz")
+_LAZY_FUNCTIONS = {"save": ".serialization", "load": ".serialization"}
 
-        return importlib.import_module(".viz", __name__)
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from . import nn, optim, utils, viz
+    from .serialization import load, save

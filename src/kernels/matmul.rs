@@ -1,7 +1,6 @@
 //! Matrix products. Float types go to the `gemm` crate, which takes arbitrary strides, so
 //! transposed and expanded operands need no copy; `i64` uses a plain loop.
 
-use crate::layout::Layout;
 use crate::storage::Element;
 use crate::tensor::Tensor;
 
@@ -15,61 +14,76 @@ pub fn batched_matmul<T: Element>(a: &Tensor, b: &Tensor) -> Tensor {
     let (la, lb) = (a.layout(), b.layout());
     let (batch, n, k) = (la.shape()[0], la.shape()[1], la.shape()[2]);
     let m = lb.shape()[2];
-    let mut out: Vec<T> = crate::storage::vec_with_capacity(batch * n * m);
-    out.resize(batch * n * m, T::default());
-    if n * m > 0 && k > 0 {
+    let total = batch * n * m;
+    // gemm overwrites its output (it does not read it), so float products skip zeroing it.
+    let gemm = float_gemm::<T>().filter(|_| k > 0 && total > 0);
+    let mut out: Vec<T> = crate::storage::vec_with_capacity(total);
+    if gemm.is_none() {
+        out.resize(total, T::default());
+    }
+    if total > 0 && k > 0 {
         let buf_a = a.storage().read();
         let buf_b = b.storage().read();
         let (da, db) = (T::slice(&buf_a), T::slice(&buf_b));
-        for (i, dst) in out.chunks_exact_mut(n * m).enumerate() {
+        let (a_rs, a_cs) = (la.strides()[1], la.strides()[2]);
+        let (b_rs, b_cs) = (lb.strides()[1], lb.strides()[2]);
+        for i in 0..batch {
             let pa = &da[la.offset() + i * la.strides()[0]..];
             let pb = &db[lb.offset() + i * lb.strides()[0]..];
-            matmul_into(dst, pa, la, pb, lb, (n, k, m));
+            // The last element each operand reads must be in bounds: gemm reads through raw
+            // pointers.
+            assert!((n - 1) * a_rs + (k - 1) * a_cs < pa.len());
+            assert!((k - 1) * b_rs + (m - 1) * b_cs < pb.len());
+            match gemm {
+                Some(f) => {
+                    let parallelism = if super::worth_splitting(n * k * m, PARALLEL_MIN_FLOPS) {
+                        gemm::Parallelism::Rayon(0)
+                    } else {
+                        gemm::Parallelism::None
+                    };
+                    // SAFETY: the operands' bounds were checked above; the destination is
+                    // product `i`'s n*m elements inside `out`'s capacity, written with row
+                    // stride m, and the operands are only read.
+                    unsafe {
+                        f(
+                            (n, k, m),
+                            out.as_mut_ptr().add(i * n * m).cast(),
+                            pa.as_ptr().cast(),
+                            (a_rs, a_cs),
+                            pb.as_ptr().cast(),
+                            (b_rs, b_cs),
+                            parallelism,
+                            None,
+                        )
+                    };
+                }
+                None => integer_matmul(
+                    &mut out[i * n * m..(i + 1) * n * m],
+                    pa,
+                    (a_rs, a_cs),
+                    pb,
+                    (b_rs, b_cs),
+                    (n, k, m),
+                ),
+            }
+        }
+        if gemm.is_some() {
+            // SAFETY: gemm wrote all `total` elements above.
+            unsafe { out.set_len(total) };
         }
     }
     Tensor::from_buffer(T::into_buffer(out), &[batch, n, m])
 }
 
-/// One product into a zeroed row-major `dst`; `a` and `b` start at the matrix's first
-/// element and are read with the strides of the last two dimensions of their layouts.
-fn matmul_into<T: Element>(
+/// One integer product accumulated into a zeroed row-major `dst`, with wrapping arithmetic.
+fn integer_matmul<T: Element>(
     dst: &mut [T],
     a: &[T],
-    la: &Layout,
+    (a_rs, a_cs): (usize, usize),
     b: &[T],
-    lb: &Layout,
+    (b_rs, b_cs): (usize, usize),
     (n, k, m): (usize, usize, usize),
 ) {
-    let (a_rs, a_cs) = (la.strides()[1], la.strides()[2]);
-    let (b_rs, b_cs) = (lb.strides()[1], lb.strides()[2]);
-    if k == 0 {
-        return;
-    }
-    // The last element each operand reads must be in bounds: the raw-pointer kernel below
-    // relies on it.
-    assert!((n - 1) * a_rs + (k - 1) * a_cs < a.len());
-    assert!((k - 1) * b_rs + (m - 1) * b_cs < b.len());
-    if let Some(f) = float_gemm::<T>() {
-        let parallelism = if super::worth_splitting(n * k * m, PARALLEL_MIN_FLOPS) {
-            gemm::Parallelism::Rayon(0)
-        } else {
-            gemm::Parallelism::None
-        };
-        // SAFETY: the bounds were checked above, `dst` holds n*m elements written with
-        // row stride m, and the operands are only read.
-        unsafe {
-            f(
-                (n, k, m),
-                dst.as_mut_ptr().cast(),
-                a.as_ptr().cast(),
-                (a_rs, a_cs),
-                b.as_ptr().cast(),
-                (b_rs, b_cs),
-                parallelism,
-            )
-        };
-        return;
-    }
     for i in 0..n {
         let row = &mut dst[i * m..(i + 1) * m];
         for p in 0..k {
@@ -90,6 +104,7 @@ type GemmFn = unsafe fn(
     *const u8,
     (usize, usize),
     gemm::Parallelism,
+    Option<f64>,
 );
 
 /// The `gemm` call for float element types, `None` for the others.
@@ -101,9 +116,13 @@ fn float_gemm<T: Element>() -> Option<GemmFn> {
     }
 }
 
+/// `dst = a @ b`, or with `accumulate = Some(s)`, `dst += s * (a @ b)`.
+///
 /// # Safety
-/// `dst` points to `n * m` writable elements of `F` (row stride `m`); `a` and `b` point to
-/// matrices of `F` whose strided elements are all in bounds.
+/// `dst` points to `n * m` writable elements of `F` (row stride `m`), initialised when
+/// accumulating; `a` and `b` point to matrices of `F` whose strided elements are all in
+/// bounds.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_typed<F: crate::storage::Float>(
     (n, k, m): (usize, usize, usize),
     dst: *mut u8,
@@ -112,6 +131,7 @@ unsafe fn gemm_typed<F: crate::storage::Float>(
     b: *const u8,
     (b_rs, b_cs): (usize, usize),
     parallelism: gemm::Parallelism,
+    accumulate: Option<f64>,
 ) {
     gemm::gemm(
         n,
@@ -120,18 +140,67 @@ unsafe fn gemm_typed<F: crate::storage::Float>(
         dst.cast::<F>(),
         1,
         m as isize,
-        false,
+        accumulate.is_some(),
         a.cast::<F>(),
         a_cs as isize,
         a_rs as isize,
         b.cast::<F>(),
         b_cs as isize,
         b_rs as isize,
-        F::ZERO,
-        F::ONE,
+        if accumulate.is_some() {
+            F::ONE
+        } else {
+            F::ZERO
+        },
+        F::from_f64(accumulate.unwrap_or(1.0)),
         false,
         false,
         false,
         parallelism,
     )
+}
+
+/// `dst += scale * (a @ b)` for float matrices `a` `(n, k)` and `b` `(k, m)` with any
+/// strides, into the contiguous `(n, m)` float tensor `dst` (made by the caller, unshared).
+/// The bias of `addmm` is written into `dst` first, so the product adds onto it in gemm's
+/// own pass instead of a second pass over the output.
+pub fn matmul_accumulate(dst: &Tensor, a: &Tensor, b: &Tensor, scale: f64) {
+    let (la, lb) = (a.layout(), b.layout());
+    let (n, k, m) = (la.shape()[0], la.shape()[1], lb.shape()[1]);
+    if n * m == 0 || k == 0 {
+        return;
+    }
+    crate::dispatch_float!(dst.dtype(), T => {
+        let f = float_gemm::<T>().expect("a float dtype");
+        let buf_a = a.storage().read();
+        let buf_b = b.storage().read();
+        let pa = &T::slice(&buf_a)[la.offset()..];
+        let pb = &T::slice(&buf_b)[lb.offset()..];
+        let (a_rs, a_cs) = (la.strides()[0], la.strides()[1]);
+        let (b_rs, b_cs) = (lb.strides()[0], lb.strides()[1]);
+        assert!((n - 1) * a_rs + (k - 1) * a_cs < pa.len());
+        assert!((k - 1) * b_rs + (m - 1) * b_cs < pb.len());
+        assert!(dst.layout().is_contiguous() && dst.numel() == n * m);
+        let mut out = dst.storage().write();
+        let offset = dst.layout().offset();
+        let d = &mut T::slice_mut(&mut out)[offset..offset + n * m];
+        let parallelism = if super::worth_splitting(n * k * m, PARALLEL_MIN_FLOPS) {
+            gemm::Parallelism::Rayon(0)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: bounds checked above; `d` holds the n*m initialised outputs.
+        unsafe {
+            f(
+                (n, k, m),
+                d.as_mut_ptr().cast(),
+                pa.as_ptr().cast(),
+                (a_rs, a_cs),
+                pb.as_ptr().cast(),
+                (b_rs, b_cs),
+                parallelism,
+                Some(scale),
+            )
+        };
+    }, _ => unreachable!("callers pass float tensors"))
 }

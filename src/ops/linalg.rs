@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use smallvec::smallvec;
 
-use crate::autograd::{needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor};
+use crate::autograd::{
+    needs_grad, record, BackwardCtx, BackwardFn, Grads, SavedTensor, SavedValue,
+};
 use crate::dtype::DType;
 use crate::error::{runtime_err, Error, Result};
 use crate::kernels::matmul::batched_matmul;
@@ -41,8 +43,12 @@ impl BackwardFn for ProductBackward {
         let (grad_a, grad_b) = (ctx.needs_input_grad(0), ctx.needs_input_grad(1));
         let (ga, gb) = match self.0 {
             Product::Mm => (
-                grad_a.then(|| g.mm(&b.t()?)).transpose()?,
-                grad_b.then(|| a.t()?.mm(g)).transpose()?,
+                grad_a
+                    .then(|| mm_like(a.layout(), g, &b.t()?))
+                    .transpose()?,
+                grad_b
+                    .then(|| mm_like(b.layout(), &a.t()?, g))
+                    .transpose()?,
             ),
             Product::Bmm => (
                 grad_a.then(|| g.bmm(&b.transpose(1, 2)?)).transpose()?,
@@ -66,6 +72,20 @@ impl BackwardFn for ProductBackward {
             Product::Dot => "tensor",
         };
         vec!["self", second]
+    }
+}
+
+/// `l @ r`, laid out like the operand it is the gradient of: for a transposed matrix (the
+/// `weight.t()` of every linear layer) it is computed as `(r^T @ l^T)^T`, so that the
+/// gradient that reaches the weight through `t()` is contiguous rather than a transposed
+/// view each consumer (the optimizer, `.grad`) would have to gather.
+fn mm_like(operand: &crate::Layout, l: &Tensor, r: &Tensor) -> Result<Tensor> {
+    let strides = operand.strides();
+    let column_major = operand.ndim() == 2 && strides[0] == 1 && operand.shape()[1] > 1;
+    if column_major {
+        r.t()?.mm(&l.t()?)?.t()
+    } else {
+        l.mm(r)
     }
 }
 
@@ -101,6 +121,37 @@ fn product(
     Ok(out)
 }
 
+/// `mm`'s checks, with PyTorch's messages; the product's shape.
+fn check_mm(a: &Tensor, b: &Tensor) -> Result<[usize; 2]> {
+    for (t, what) in [(a, "self"), (b, "mat2")] {
+        if t.ndim() != 2 {
+            return Err(runtime_err!(
+                "mm: {what} must be a matrix, got {}-D tensor",
+                t.ndim()
+            ));
+        }
+    }
+    let (sa, sb) = (a.shape(), b.shape());
+    if sa[1] != sb[0] {
+        return Err(runtime_err!(
+            "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+            sa[0],
+            sa[1],
+            sb[0],
+            sb[1]
+        ));
+    }
+    if a.dtype() != b.dtype() {
+        return Err(runtime_err!(
+            "expected m1 and m2 to have the same dtype, but got: {} != {}",
+            c_type_name(a.dtype()),
+            c_type_name(b.dtype())
+        ));
+    }
+    check_not_bool(a, "addmm_impl_cpu_")?;
+    Ok([sa[0], sb[1]])
+}
+
 /// A 3-d view `(1, rows, cols)` of a matrix, or `(1, n, 1)` of a vector (no autograd).
 fn as_batch_of_one(t: &Tensor) -> Tensor {
     let l = t.layout();
@@ -128,33 +179,7 @@ impl Tensor {
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     pub fn mm(&self, other: &Tensor) -> Result<Tensor> {
-        for (t, what) in [(self, "self"), (other, "mat2")] {
-            if t.ndim() != 2 {
-                return Err(runtime_err!(
-                    "mm: {what} must be a matrix, got {}-D tensor",
-                    t.ndim()
-                ));
-            }
-        }
-        let (sa, sb) = (self.shape(), other.shape());
-        if sa[1] != sb[0] {
-            return Err(runtime_err!(
-                "mm: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
-                sa[0],
-                sa[1],
-                sb[0],
-                sb[1]
-            ));
-        }
-        if self.dtype() != other.dtype() {
-            return Err(runtime_err!(
-                "expected m1 and m2 to have the same dtype, but got: {} != {}",
-                c_type_name(self.dtype()),
-                c_type_name(other.dtype())
-            ));
-        }
-        check_not_bool(self, "addmm_impl_cpu_")?;
-        let shape = [sa[0], sb[1]];
+        let shape = check_mm(self, other)?;
         product(
             self,
             other,
@@ -363,5 +388,110 @@ impl Tensor {
             shape.push(m);
         }
         a3.bmm(&b3)?.reshape_as(&shape, "UnsafeViewBackward0")
+    }
+}
+
+/// Backward of `beta * input + alpha * (mat1 @ mat2)`.
+struct AddmmBackward {
+    input: (Vec<usize>, DType),
+    beta: f64,
+    alpha: f64,
+}
+
+impl BackwardFn for AddmmBackward {
+    fn name(&self) -> &'static str {
+        "AddmmBackward0"
+    }
+
+    fn backward(&self, ctx: &BackwardCtx<'_>) -> Result<Grads> {
+        let g = ctx.grad();
+        let scaled = |t: Tensor, by: f64| if by == 1.0 { Ok(t) } else { t.mul_scalar(by) };
+        let grad_input = if ctx.needs_input_grad(0) {
+            let (shape, dtype) = &self.input;
+            Some(super::reduce_grad(
+                scaled(g.clone(), self.beta)?,
+                shape,
+                *dtype,
+            )?)
+        } else {
+            None
+        };
+        let (mat1, mat2) = (ctx.saved(0)?, ctx.saved(1)?);
+        let grad_mat1 = ctx
+            .needs_input_grad(1)
+            .then(|| scaled(mm_like(mat1.layout(), g, &mat2.t()?)?, self.alpha))
+            .transpose()?;
+        let grad_mat2 = ctx
+            .needs_input_grad(2)
+            .then(|| scaled(mm_like(mat2.layout(), &mat1.t()?, g)?, self.alpha))
+            .transpose()?;
+        Ok(smallvec![grad_input, grad_mat1, grad_mat2])
+    }
+
+    fn saved_names(&self) -> Vec<&'static str> {
+        vec!["mat1", "mat2"]
+    }
+
+    fn saved_values(&self) -> Vec<(&'static str, SavedValue)> {
+        vec![
+            ("alpha", SavedValue::Float(self.alpha)),
+            ("beta", SavedValue::Float(self.beta)),
+        ]
+    }
+}
+
+impl Tensor {
+    /// `beta * self + alpha * (mat1 @ mat2)` (PyTorch's `torch.addmm`): one `AddmmBackward0`
+    /// node, with `self` broadcast to the product's shape and added inside the product's own
+    /// pass (how `nn.Linear` applies its bias).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let bias = Tensor::from_vec(vec![1.0f32, 2.0], &[2])?;
+    /// let x = Tensor::from_vec(vec![1.0f32, 1.0], &[1, 2])?;
+    /// let w = Tensor::from_vec(vec![1.0f32, 0.0, 0.0, 1.0], &[2, 2])?;
+    /// assert_eq!(bias.addmm(&x, &w, 1.0, 1.0)?.to_vec::<f32>(), [2.0, 3.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn addmm(&self, mat1: &Tensor, mat2: &Tensor, beta: f64, alpha: f64) -> Result<Tensor> {
+        let shape = check_mm(mat1, mat2)?.to_vec();
+        if !mat1.dtype().is_float() || self.dtype() != mat1.dtype() {
+            // Integer (or mixed) operands: no gemm to fuse into, and no gradients either.
+            let _off = crate::GradModeGuard::new(false);
+            let out = self
+                .mul_scalar(beta)?
+                .add(&mat1.mm(mat2)?.mul_scalar(alpha)?)?;
+            if out.shape() != shape.as_slice() {
+                return Err(runtime_err!(
+                    "The expanded size of the tensor ({}) must match the existing size",
+                    shape[1]
+                ));
+            }
+            return Ok(out);
+        }
+        let out = {
+            let _off = crate::GradModeGuard::new(false);
+            let start = if beta == 1.0 {
+                self.clone()
+            } else {
+                self.mul_scalar(beta)?
+            };
+            start.expand(&shape)?.contiguous_copy()
+        };
+        crate::kernels::matmul::matmul_accumulate(&out, mat1, mat2, alpha);
+        if needs_grad(&[self, mat1, mat2]) {
+            let backward = AddmmBackward {
+                input: (self.shape().to_vec(), self.dtype()),
+                beta,
+                alpha,
+            };
+            record(
+                &[self, mat1, mat2],
+                &out,
+                Arc::new(backward),
+                smallvec![SavedTensor::input(mat1), SavedTensor::input(mat2)],
+            )?;
+        }
+        Ok(out)
     }
 }

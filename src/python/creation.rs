@@ -220,6 +220,28 @@ fn randint(
     )
 }
 
+/// A random permutation of `0..n` (`torch.randperm`).
+#[pyfunction]
+#[pyo3(signature = (n, *, generator=None, dtype=None, device=None, requires_grad=false))]
+fn randperm(
+    py: Python<'_>,
+    n: i64,
+    generator: Option<&Bound<'_, PyAny>>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    device: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> PyResult<Py<PyTensor>> {
+    let _ = device;
+    check_generator(generator)?;
+    let Ok(n) = usize::try_from(n) else {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            "Trying to create tensor with negative dimension {n}: [{n}]"
+        )));
+    };
+    let dtype = dtype_arg(dtype)?.unwrap_or(DType::I64);
+    finish(py, guard(|| Tensor::randperm(n, dtype))?, requires_grad)
+}
+
 /// A tensor of `input`'s shape (and by default dtype) filled with `fill_value`.
 #[pyfunction]
 #[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
@@ -287,6 +309,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(randn, m)?)?;
     m.add_function(wrap_pyfunction!(randn_like, m)?)?;
     m.add_function(wrap_pyfunction!(randint, m)?)?;
+    m.add_function(wrap_pyfunction!(randperm, m)?)?;
     m.add_function(wrap_pyfunction!(full_like, m)?)?;
     m.add_function(wrap_pyfunction!(empty_like, m)?)?;
     m.add_function(wrap_pyfunction!(_manual_seed, m)?)?;

@@ -79,3 +79,48 @@ impl PyTensor {
         }
     }
 }
+
+#[pymethods]
+impl PyTensor {
+    /// `beta * self + alpha * (mat1 @ mat2)`, one `AddmmBackward0` node.
+    #[pyo3(signature = (mat1, mat2, *, beta = 1.0, alpha = 1.0))]
+    fn addmm(
+        &self,
+        py: Python<'_>,
+        mat1: &Bound<'_, PyAny>,
+        mat2: &Bound<'_, PyAny>,
+        beta: f64,
+        alpha: f64,
+    ) -> PyResult<Py<PyTensor>> {
+        addmm_impl(py, &self.inner, mat1, mat2, beta, alpha)
+    }
+}
+
+fn addmm_impl(
+    py: Python<'_>,
+    input: &Tensor,
+    mat1: &Bound<'_, PyAny>,
+    mat2: &Bound<'_, PyAny>,
+    beta: f64,
+    alpha: f64,
+) -> PyResult<Py<PyTensor>> {
+    let mat1 = tensor_arg(mat1, "addmm", "mat1", 2)?;
+    let mat2 = tensor_arg(mat2, "addmm", "mat2", 3)?;
+    run_product(py, &mat1.get().inner, &mat2.get().inner, |a, b| {
+        input.addmm(a, b, beta, alpha)
+    })
+}
+
+/// `beta * input + alpha * (mat1 @ mat2)` (`torch.addmm`).
+#[pyfunction]
+#[pyo3(signature = (input, mat1, mat2, *, beta = 1.0, alpha = 1.0))]
+pub(crate) fn addmm(
+    py: Python<'_>,
+    input: &Bound<'_, PyTensor>,
+    mat1: &Bound<'_, PyAny>,
+    mat2: &Bound<'_, PyAny>,
+    beta: f64,
+    alpha: f64,
+) -> PyResult<Py<PyTensor>> {
+    addmm_impl(py, &input.get().inner, mat1, mat2, beta, alpha)
+}

@@ -53,6 +53,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(autodiff.tensor([[1.0, 2.0]]), w, autodiff.tensor([0.5, 0.5]))
     tensor([[3.5000, 4.5000]])
     """
+    if input.dim() == 2 and bias is not None:
+        # One AddmmBackward0 node, the bias added inside the product's pass, as in PyTorch.
+        return _C.addmm(bias, input, weight.t())
     output = input.matmul(weight.t())
     if bias is not None:
         output = output + bias
