@@ -150,6 +150,13 @@ def run_child(lib: str, case: str, samples: int, threads: int) -> tuple[float, f
     return float(seconds), float(loss)
 
 
+def median_run(runs: list[tuple[float, float] | None]) -> tuple[float, float] | None:
+    done = [r for r in runs if r is not None]
+    if not done:
+        return None
+    return statistics.median(r[0] for r in done), done[0][1]
+
+
 def fmt(seconds: float) -> str:
     if seconds >= 0.1:
         return f"{seconds:.2f} s"
@@ -168,16 +175,21 @@ def main(argv: list[str] | None = None) -> None:
         lib, case, samples = args.child
         return child_main(lib, case, int(samples))
     threads = args.threads or os.cpu_count() or 1
-    samples = 3 if args.quick else 7
+    samples, rounds = (3, 1) if args.quick else (5, 3)
     print(
-        f"training steps, {threads} thread(s) per library, median of {samples} samples, "
-        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"training steps, {threads} thread(s) per library; median over {rounds} alternating "
+        f"processes per library of the median of {samples} samples; load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'case':68} {'autodiff':>9} {'torch':>9}  speed-up")
     results = {}
     for key, (label, _, _) in CASES.items():
-        ours = run_child("autodiff", key, samples, threads)
-        theirs = run_child("torch", key, samples, threads)
+        # Alternating processes spread this machine's bursts of noise over both libraries.
+        runs = {lib: [] for lib in LIBS}
+        for _ in range(rounds):
+            for lib in LIBS:
+                runs[lib].append(run_child(lib, key, samples, threads))
+        ours, theirs = (median_run(runs[lib]) for lib in LIBS)
         if ours is None:
             print(f"{label:68} {'n/a (scikit-learn missing)':>20}")
             continue

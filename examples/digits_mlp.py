@@ -12,7 +12,6 @@ The code is PyTorch code: only the import line says autodiff.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from typing import IO
 
 import matplotlib
@@ -27,6 +26,7 @@ from tqdm import tqdm  # noqa: E402
 
 import autodiff as torch  # noqa: E402
 from autodiff import nn  # noqa: E402
+from autodiff.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 
 def load_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -58,20 +58,6 @@ def make_model() -> nn.Module:
     [(128, 64), (128,), (10, 128), (10,)]
     """
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
-
-
-def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
-    """Index tensors for one epoch: a fresh shuffle, cut into ``batch_size`` pieces.
-
-    This stands in for ``DataLoader(TensorDataset(x, y), batch_size, shuffle=True)`` and
-    ``torch.randperm``, which autodiff does not have.
-
-    >>> [b.tolist() for b in batches(5, 2, np.random.default_rng(0))]
-    [[2, 4], [3, 0], [1]]
-    """
-    order = rng.permutation(n)
-    for start in range(0, n, batch_size):
-        yield torch.from_numpy(order[start : start + batch_size])
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -118,22 +104,23 @@ def main() -> None:
     parser.add_argument("--save", metavar="PATH", help="save the trained weights here")
     args = parser.parse_args()
     epochs, batch_size = (15 if args.quick else 30), 64
-    torch.manual_seed(0)  # the initial weights
-    rng = np.random.default_rng(0)  # the shuffles
+    torch.manual_seed(0)  # the initial weights and the shuffles
 
     x_train, y_train, x_test, y_test = load_data()
     model = make_model()
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # A fresh shuffle each epoch, cut into batches of 64 (the last one smaller).
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)
 
     step_losses: list[float] = []
     test_losses: list[float] = []
     progress = tqdm(range(epochs), desc="training", unit="epoch")
     for _ in progress:
         model.train()
-        for idx in batches(len(x_train), batch_size, rng):
+        for x, y in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
+            loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
             step_losses.append(loss.item())

@@ -183,41 +183,78 @@ fn adam_kernel<T: Float + Element>(
     let [m, v, rest @ ..] = states else {
         unreachable!("adam_step passes both moments")
     };
-    let mut v_max = rest.first_mut();
-    let bias_correction1 = 1.0 - o.beta1.powf(step);
-    let bias_correction2_sqrt = T::from_f64((1.0 - o.beta2.powf(step)).sqrt());
-    let step_size = T::from_f64(o.lr / bias_correction1);
-    let (beta1_rest, beta2, beta2_rest) = (
-        T::from_f64(1.0 - o.beta1),
-        T::from_f64(o.beta2),
-        T::from_f64(1.0 - o.beta2),
-    );
-    let (eps, wd) = (T::from_f64(o.eps), T::from_f64(o.weight_decay));
-    let decay = T::from_f64(1.0 - o.lr * o.weight_decay);
-    for i in 0..p.len() {
-        let mut d = if o.maximize { -g[i] } else { g[i] };
-        if o.weight_decay != 0.0 {
-            if o.decoupled_weight_decay {
-                p[i] = p[i] * decay;
-            } else {
-                d = d + wd * p[i];
+    // Every option becomes a coefficient, so the loop has no branches and vectorises:
+    // maximize flips the gradient's sign; weight decay adds `wd * p` to the gradient (Adam)
+    // or scales the parameter by `1 - lr * wd` first (AdamW).
+    let sign = T::from_f64(if o.maximize { -1.0 } else { 1.0 });
+    let (coupled, decoupled) = match (o.weight_decay, o.decoupled_weight_decay) {
+        (0.0, _) => (0.0, 1.0),
+        (wd, false) => (wd, 1.0),
+        (wd, true) => (0.0, 1.0 - o.lr * wd),
+    };
+    let k = AdamCoefficients {
+        sign,
+        coupled: T::from_f64(coupled),
+        decoupled: T::from_f64(decoupled),
+        beta1_rest: T::from_f64(1.0 - o.beta1),
+        beta2: T::from_f64(o.beta2),
+        beta2_rest: T::from_f64(1.0 - o.beta2),
+        step_size: T::from_f64(o.lr / (1.0 - o.beta1.powf(step))),
+        bias_correction2_sqrt: T::from_f64((1.0 - o.beta2.powf(step)).sqrt()),
+        eps: T::from_f64(o.eps),
+    };
+    let n = p.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    match rest.first_mut() {
+        None => {
+            for i in 0..n {
+                let decayed = k.moments(p[i], g[i], &mut m[i], &mut v[i]);
+                p[i] = k.apply(decayed, m[i], v[i]);
             }
         }
-        m[i] = m[i] + beta1_rest * (d - m[i]);
-        v[i] = v[i] * beta2 + beta2_rest * d * d;
-        let second = match v_max.as_deref_mut() {
-            Some(v_max) => {
+        Some(v_max) => {
+            let v_max = &mut v_max[..n];
+            for i in 0..n {
+                let decayed = k.moments(p[i], g[i], &mut m[i], &mut v[i]);
                 // NaN wins either way, as in `torch.maximum`.
                 let old_is_nan = v_max[i].partial_cmp(&v_max[i]).is_none();
                 if !(old_is_nan || v_max[i] >= v[i]) {
                     v_max[i] = v[i];
                 }
-                v_max[i]
+                p[i] = k.apply(decayed, m[i], v_max[i]);
             }
-            None => v[i],
-        };
-        let denom = second.sqrt() / bias_correction2_sqrt + eps;
-        p[i] = p[i] - step_size * m[i] / denom;
+        }
+    }
+}
+
+/// One Adam step's constants, in the parameter's float type.
+struct AdamCoefficients<T> {
+    sign: T,
+    coupled: T,
+    decoupled: T,
+    beta1_rest: T,
+    beta2: T,
+    beta2_rest: T,
+    step_size: T,
+    bias_correction2_sqrt: T,
+    eps: T,
+}
+
+impl<T: Float> AdamCoefficients<T> {
+    /// Updates the moments from the gradient; returns the parameter after decoupled decay.
+    #[inline(always)]
+    fn moments(&self, p: T, g: T, m: &mut T, v: &mut T) -> T {
+        let d = self.sign * g + self.coupled * p;
+        *m = *m + self.beta1_rest * (d - *m);
+        *v = *v * self.beta2 + self.beta2_rest * d * d;
+        p * self.decoupled
+    }
+
+    /// The parameter after the step, from the first moment and the second moment in use.
+    #[inline(always)]
+    fn apply(&self, p: T, m: T, second: T) -> T {
+        let denom = second.sqrt() / self.bias_correction2_sqrt + self.eps;
+        p - self.step_size * m / denom
     }
 }
 
