@@ -7,7 +7,10 @@ use crate::tensor::Tensor;
 /// Multiply-adds below which a product runs on the calling thread: spreading a small
 /// product over threads costs more than it saves. Measured on 2 cores: the (64, 784) @
 /// (784, 128) product of an MLP layer (6.4e6) took 101 us on one thread and 142 us on two;
-/// (256, 1024) @ (1024, 1024) (2.7e8) took 6.3 ms on one and 3.4 ms on two.
+/// (256, 1024) @ (1024, 1024) (2.7e8) took 6.3 ms on one and 3.4 ms on two. Splitting the
+/// small product into two row halves by hand ran faster alone (85 us) but slowed a whole
+/// training step by a third: between products the second thread falls asleep, and waking
+/// it costs more than half a product.
 const PARALLEL_MIN_FLOPS: usize = 1 << 25;
 
 /// `a @ b` for 3-d operands `(batch, n, k)` and `(batch, k, m)` with any strides (a batch
