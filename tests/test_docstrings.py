@@ -9,6 +9,7 @@ MODULES = [
     "autodiff",
     "autodiff._size",
     "autodiff._compare",
+    "autodiff._out",
     "autodiff._tensor_str",
     "autodiff.autograd",
     "autodiff.autograd.grad_mode",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -358,3 +360,37 @@ def test_integer_in_place_arithmetic_is_exact_beyond_float_precision():
     assert i.tolist() == [big - 1, -big - 1]
     i.mul_(3)
     assert i.tolist() == [3 * (big - 1), -3 * (big + 1)]
+
+
+OUT_MESSAGE = (
+    "add(): functions with out=... arguments don't support automatic differentiation, "
+    "but one of the arguments requires grad."
+)
+
+
+def test_out_argument_refuses_operands_that_require_grad():
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    out = autodiff.zeros(2)
+    with pytest.raises(RuntimeError, match=re.escape(OUT_MESSAGE)):
+        autodiff.add(x, 1, out=out)
+    with pytest.raises(RuntimeError, match=re.escape(OUT_MESSAGE.replace("add()", "mul()"))):
+        autodiff.mul(autodiff.ones(2), 2, out=autodiff.zeros(2, requires_grad=True))
+    assert out.tolist() == [0.0, 0.0]
+
+
+def test_out_argument_writes_into_out():
+    out = autodiff.zeros(2, dtype=autodiff.float64)
+    result = autodiff.add(autodiff.tensor([1.0, 2.0]), autodiff.tensor([3.0, 4.0]), out=out)
+    assert result is out
+    assert out.tolist() == [4.0, 6.0] and out.dtype == autodiff.float64
+    with autodiff.no_grad():
+        x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+        assert autodiff.sub(x, 1, out=out).tolist() == [0.0, 1.0]
+    m = autodiff.zeros(2, 2)
+    autodiff.matmul(autodiff.eye(2), autodiff.ones(2, 2), out=m)
+    assert m.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_out_argument_of_another_shape_is_refused():
+    with pytest.raises(RuntimeError, match=r"div\(\): out= must have the result's shape \[2\]"):
+        autodiff.div(autodiff.ones(2), 2, out=autodiff.zeros(3))

@@ -55,6 +55,7 @@ from ._C import (
     zeros_like,
 )
 from ._compare import allclose, isclose
+from ._out import with_out
 from ._size import Size
 from .autograd.grad_mode import (
     enable_grad,
@@ -76,12 +77,12 @@ long = int64
 # Functions that PyTorch offers both as `torch.f(x, ...)` and `x.f(...)`: the method is the
 # implementation, so the two can never disagree.
 abs = Tensor.abs  # noqa: A001
-add = Tensor.add
+add = with_out("add", Tensor.add)
 ceil = Tensor.ceil
 clamp = Tensor.clamp
 clip = Tensor.clip
 cos = Tensor.cos
-div = Tensor.div
+div = with_out("div", Tensor.div)
 exp = Tensor.exp
 floor = Tensor.floor
 log = Tensor.log
@@ -89,7 +90,7 @@ log1p = Tensor.log1p
 maximum = Tensor.maximum
 mean = Tensor.mean
 minimum = Tensor.minimum
-mul = Tensor.mul
+mul = with_out("mul", Tensor.mul)
 neg = Tensor.neg
 reciprocal = Tensor.reciprocal
 relu = Tensor.relu
@@ -100,7 +101,7 @@ sign = Tensor.sign
 sin = Tensor.sin
 sqrt = Tensor.sqrt
 square = Tensor.square
-sub = Tensor.sub
+sub = with_out("sub", Tensor.sub)
 sum = Tensor.sum  # noqa: A001
 tan = Tensor.tan
 tanh = Tensor.tanh
@@ -113,7 +114,7 @@ permute = Tensor.permute
 t = Tensor.t
 broadcast_to = Tensor.broadcast_to
 clone = Tensor.clone
-matmul = Tensor.matmul
+matmul = with_out("matmul", Tensor.matmul)
 mm = Tensor.mm
 bmm = Tensor.bmm
 mv = Tensor.mv

@@ -580,6 +580,17 @@ fn release_saved(plan: &[Step]) {
 /// error once backward freed them or the node is gone. Custom functions' `ctx.saved_tensors`
 /// reads them outside backward.
 pub fn saved_tensors(id: NodeId) -> Result<Vec<Tensor>> {
+    read_saved(id, |ctx| {
+        (0..ctx.saved.len()).map(|i| ctx.saved(i)).collect()
+    })
+}
+
+/// Runs `read` on a context over node `id`'s saved tensors, outside backward; PyTorch's
+/// freed error when the node is gone.
+pub(crate) fn read_saved<R>(
+    id: NodeId,
+    read: impl FnOnce(&BackwardCtx<'_>) -> Result<R>,
+) -> Result<R> {
     let state = with_tape(|tape| {
         let n = tape.get(id)?;
         Some((n.saved.clone(), n.released, n.kind.name()))
@@ -587,7 +598,7 @@ pub fn saved_tensors(id: NodeId) -> Result<Vec<Tensor>> {
     let Some((saved, released, name)) = state else {
         return Err(runtime_err!("{}", super::function::FREED_MESSAGE));
     };
-    let ctx = BackwardCtx {
+    read(&BackwardCtx {
         grads: &[],
         saved: &saved,
         released,
@@ -595,8 +606,7 @@ pub fn saved_tensors(id: NodeId) -> Result<Vec<Tensor>> {
         name,
         needs_input_grad: &[],
         create_graph: false,
-    };
-    (0..saved.len()).map(|i| ctx.saved(i)).collect()
+    })
 }
 
 /// Runs one node's backward rule on `grads` (one per output of the node), as calling a

@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use super::function::{
-    BackwardCtx, NodeKind, PackedTensor, SavedTensor, SavedValue, FREED_MESSAGE,
-};
+use super::function::{NodeKind, PackedTensor, SavedTensor, SavedValue};
 use super::tape::{with_tape, NodeId};
 use crate::error::{runtime_err, Result};
 use crate::tensor::Tensor;
@@ -81,23 +79,7 @@ fn role_names(is_output: &[bool]) -> Vec<&'static str> {
 /// Saved tensor `index` of node `id`, version-checked as backward would read it; PyTorch's
 /// error once backward freed it.
 pub fn tensor(id: NodeId, index: usize) -> Result<Tensor> {
-    let state = with_tape(|tape| {
-        let n = tape.get(id)?;
-        Some((n.saved.clone(), n.released, n.kind.name()))
-    });
-    let Some((saved, released, name)) = state else {
-        return Err(runtime_err!("{FREED_MESSAGE}"));
-    };
-    let ctx = BackwardCtx {
-        grads: &[],
-        saved: &saved,
-        released,
-        node: id,
-        name,
-        needs_input_grad: &[],
-        create_graph: false,
-    };
-    ctx.saved(index)
+    super::engine::read_saved(id, |ctx| ctx.saved(index))
 }
 
 const FREED_HOOKS_MESSAGE: &str = "Calling register_hooks on a saved tensor after it has been \

@@ -167,14 +167,11 @@ fn pointwise<L: PointwiseLoss>(
         check_not_differentiable(L::FUNCTION, name, *e)?;
     }
     let owned: Vec<Option<Tensor>> = extra.iter().map(|e| e.cloned()).collect();
-    let losses = {
+    let (out, loss_shape) = {
         let _off = GradModeGuard::new(false);
-        L::losses(x, t, &owned)?
-    };
-    let loss_shape = losses.shape().to_vec();
-    let out = {
-        let _off = GradModeGuard::new(false);
-        reduction.reduce(losses)?
+        let losses = L::losses(x, t, &owned)?;
+        let shape = losses.shape().to_vec();
+        (reduction.reduce(losses)?, shape)
     };
     if needs_grad(&[x, t]) {
         let mut saved = smallvec![SavedTensor::input(x), SavedTensor::input(t)];

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod compare;
+pub mod extrema;
 pub mod index;
 pub mod inplace;
 pub mod join;

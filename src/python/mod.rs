@@ -4,6 +4,7 @@
 mod anomaly;
 mod convert;
 mod creation;
+mod dlpack;
 mod error;
 mod function;
 mod functions;
@@ -55,7 +56,7 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
     m.add_function(wrap_pyfunction!(interop::from_numpy, m)?)?;
-    m.add_function(wrap_pyfunction!(interop::from_dlpack, m)?)?;
+    m.add_function(wrap_pyfunction!(dlpack::from_dlpack, m)?)?;
     Ok(())
 }
 

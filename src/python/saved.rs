@@ -120,7 +120,6 @@ impl PySavedTensor {
     /// the tensor back from `unpack(packed)`.
     fn register_hooks(
         &self,
-        py: Python<'_>,
         pack_hook: &Bound<'_, PyAny>,
         unpack_hook: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
@@ -145,7 +144,6 @@ impl PySavedTensor {
                 }))
             })
         })?;
-        let _ = py;
         Ok(())
     }
 }
