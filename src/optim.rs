@@ -84,29 +84,37 @@ fn sgd_kernel<T: Float + Element>(
     o: &SgdOptions,
     first: bool,
 ) {
+    // As in Adam, the options become coefficients so the loops have no branches and
+    // vectorise: `sign` is maximize, `wd` is 0 without weight decay.
+    let sign = T::from_f64(if o.maximize { -1.0 } else { 1.0 });
     let (lr, wd, momentum) = (
         T::from_f64(o.lr),
         T::from_f64(o.weight_decay),
         T::from_f64(o.momentum),
     );
-    let keep = T::from_f64(1.0 - o.dampening);
-    let mut buffer = states.first_mut();
-    for i in 0..p.len() {
-        let mut d = if o.maximize { -g[i] } else { g[i] };
-        if o.weight_decay != 0.0 {
-            d = d + wd * p[i];
+    let n = p.len();
+    let g = &g[..n];
+    let Some(buffer) = states.first_mut() else {
+        for i in 0..n {
+            p[i] = p[i] - lr * (sign * g[i] + wd * p[i]);
         }
-        if let Some(buf) = buffer.as_deref_mut() {
-            // The first step copies the gradient into the buffer; dampening starts after.
-            let b = if first {
-                d
-            } else {
-                momentum * buf[i] + keep * d
-            };
-            buf[i] = b;
-            d = if o.nesterov { d + momentum * b } else { b };
-        }
-        p[i] = p[i] - lr * d;
+        return;
+    };
+    let buffer = &mut buffer[..n];
+    // The first step copies the gradient into the buffer; dampening starts after.
+    let (old, keep) = if first {
+        (T::ZERO, T::ONE)
+    } else {
+        (momentum, T::from_f64(1.0 - o.dampening))
+    };
+    let ahead = T::from_f64(if o.nesterov { 1.0 } else { 0.0 });
+    let behind = T::ONE - ahead;
+    for i in 0..n {
+        let d = sign * g[i] + wd * p[i];
+        let b = old * buffer[i] + keep * d;
+        buffer[i] = b;
+        // nesterov: d + momentum * b; otherwise b
+        p[i] = p[i] - lr * (ahead * (d + momentum * b) + behind * b);
     }
 }
 
