@@ -253,7 +253,7 @@ impl PointwiseLoss for BinaryCrossEntropy {
 
     // -w [t log x + (1 - t) log(1 - x)]
     fn losses(x: &Tensor, t: &Tensor, extra: &[Option<Tensor>]) -> Result<Tensor> {
-        let in_range = crate::dispatch_float!(x.dtype(), T => x.contiguous()?.with_values::<T, _>(|v| {
+        let in_range = crate::dispatch_float!(x.dtype(), T => x.with_values::<T, _>(|v| {
             v.iter().all(|p| (T::ZERO..=T::ONE).contains(p))
         }), _ => true);
         if !in_range {
@@ -443,21 +443,20 @@ impl Tensor {
                 self.dtype().scalar_type_name()
             )));
         }
-        let x = self;
         let weights = weight.map(|w| w.to_vec::<f64>());
         let rows = plan.rows(&target.to_vec::<i64>(), weights.as_deref(), ignore_index)?;
         let total_weight: f64 = rows.iter().map(|r| r.weight).sum();
-        let picked = crate::dispatch_float!(x.dtype(), T => x.contiguous()?.with_values::<T, _>(|v| {
+        let picked = crate::dispatch_float!(self.dtype(), T => self.with_values::<T, _>(|v| {
             rows.iter().map(|r| match r.class {
                 Some(c) => -r.weight * v[r.index * plan.classes + c].to_f64(),
                 None => 0.0,
             }).collect::<Vec<f64>>()
         }), _ => unreachable!("checked above"));
         let out = match reduction {
-            Reduction::None => Tensor::from_vec(picked, target.shape())?.cast(x.dtype()),
-            Reduction::Sum => Tensor::full(&[], picked.iter().sum(), x.dtype()),
+            Reduction::None => Tensor::from_vec(picked, target.shape())?.cast(self.dtype()),
+            Reduction::Sum => Tensor::full(&[], picked.iter().sum(), self.dtype()),
             Reduction::Mean => {
-                Tensor::full(&[], picked.iter().sum::<f64>() / total_weight, x.dtype())
+                Tensor::full(&[], picked.iter().sum::<f64>() / total_weight, self.dtype())
             }
         };
         if needs_grad(&[self]) {
