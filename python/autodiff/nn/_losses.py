@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import _C
-from ._reduction import check_reduction, legacy_reduction, resolve_reduction, size_text
+from ._reduction import check_reduction, resolve_reduction, size_text
 
 __all__ = [
     "mse_loss",
@@ -149,10 +149,7 @@ def binary_cross_entropy(
     >>> binary_cross_entropy(autodiff.tensor([0.5, 0.5]), autodiff.tensor([0.0, 1.0]))
     tensor(0.6931)
     """
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
-    else:
-        check_reduction(reduction)
+    reduction = check_reduction(resolve_reduction(size_average, reduce, reduction))
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
             f"Using a target size ({size_text(target.shape)}) that is different to the input "
@@ -180,10 +177,7 @@ def binary_cross_entropy_with_logits(
     >>> binary_cross_entropy_with_logits(autodiff.tensor([0.0]), autodiff.tensor([1.0]))
     tensor(0.6931)
     """
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
-    else:
-        check_reduction(reduction)
+    reduction = check_reduction(resolve_reduction(size_average, reduce, reduction))
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
             f"Target size ({size_text(target.shape)}) must be the same as input size "
