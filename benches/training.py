@@ -169,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer samples")
     ap.add_argument("--threads", type=int, help="threads for both libraries (default: torch's)")
+    ap.add_argument("--only", choices=list(CASES), action="append", help="run just this case")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'case':68} {'autodiff':>9} {'torch':>9}  speed-up")
     results = {}
     for key, (label, _, _) in CASES.items():
+        if args.only and key not in args.only:
+            continue
         # Alternating processes spread this machine's bursts of noise over both libraries.
         runs = {lib: [] for lib in LIBS}
         for _ in range(rounds):

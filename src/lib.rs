@@ -25,6 +25,7 @@
 //! - [`grad_mode`]: the thread-local flag.
 //! - [`optim`]: the fused parameter updates behind the optimizers.
 //! - [`random`]: the seeded generator behind `rand`, `randn`, `randint`.
+//! - [`parallel`]: the thread team that runs large kernels.
 
 pub mod autograd;
 mod creation;
@@ -35,6 +36,7 @@ pub mod kernels;
 pub mod layout;
 pub(crate) mod ops;
 pub mod optim;
+pub mod parallel;
 pub mod random;
 pub mod storage;
 pub mod tensor;

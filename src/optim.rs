@@ -5,8 +5,6 @@
 //! it here; the arithmetic follows PyTorch's single-tensor algorithms operation by operation,
 //! so trajectories match PyTorch's to rounding.
 
-use rayon::prelude::*;
-
 use crate::dtype::DType;
 use crate::error::{runtime_err, Error, Result};
 use crate::kernels::elementwise::READ_ONLY_MESSAGE;
@@ -347,26 +345,24 @@ fn update<T: Float + Element>(
         })
         .collect();
     let (p, states) = slices.split_first_mut().expect("the parameter comes first");
-    if !crate::kernels::worth_splitting(n, 2 * PARALLEL_MIN) {
+    if !crate::parallel::worth_splitting(n, 2 * PARALLEL_MIN) {
         crate::kernels::vectorized(|| kernel(p, g, states));
     } else {
-        let chunk = n.div_ceil(rayon::current_num_threads()).max(PARALLEL_MIN);
-        let mut per_chunk: Vec<Vec<&mut [T]>> = Vec::new();
+        let chunk = n.div_ceil(crate::parallel::num_threads()).max(PARALLEL_MIN);
+        // One task per chunk: the parameter's piece, the gradient's and each state's.
+        let mut tasks: Vec<_> = p
+            .chunks_mut(chunk)
+            .zip(g.chunks(chunk))
+            .map(|(p, g)| (p, g, Vec::<&mut [T]>::new()))
+            .collect();
         for state in states.iter_mut() {
-            for (k, piece) in state.chunks_mut(chunk).enumerate() {
-                if per_chunk.len() <= k {
-                    per_chunk.push(Vec::new());
-                }
-                per_chunk[k].push(piece);
+            for (task, piece) in tasks.iter_mut().zip(state.chunks_mut(chunk)) {
+                task.2.push(piece);
             }
         }
-        if per_chunk.is_empty() {
-            per_chunk = (0..n.div_ceil(chunk)).map(|_| Vec::new()).collect();
-        }
-        p.par_chunks_mut(chunk)
-            .zip(g.par_chunks(chunk))
-            .zip(per_chunk.into_par_iter())
-            .for_each(|((p, g), mut s)| crate::kernels::vectorized(|| kernel(p, g, &mut s)));
+        crate::parallel::for_each_mut(&mut tasks, |(p, g, s)| {
+            crate::kernels::vectorized(|| kernel(p, g, s))
+        });
     }
     drop(slices);
     drop(guards);

@@ -72,6 +72,8 @@ __all__ = [
     "empty_like",
     "_manual_seed",
     "_initial_seed",
+    "get_num_threads",
+    "set_num_threads",
     "cat",
     "stack",
     "from_numpy",
@@ -1009,6 +1011,13 @@ def is_anomaly_enabled() -> _bool:
 
 def is_anomaly_check_nan_enabled() -> _bool:
     """Whether anomaly detection checks backward's gradients for NaN."""
+
+def get_num_threads() -> _int:
+    """Threads the kernels use, the calling thread included (``OMP_NUM_THREADS``, else every
+    CPU this process may use)."""
+
+def set_num_threads(threads: _int) -> None:
+    """Sets the threads the kernels use; ``RuntimeError`` unless a positive integer."""
 
 def get_default_dtype() -> dtype:
     """The default float dtype, ``float32`` unless changed."""

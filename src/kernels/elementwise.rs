@@ -2,8 +2,6 @@
 
 use std::mem::MaybeUninit;
 
-use rayon::prelude::*;
-
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Layout, Rows};
 use crate::storage::Element;
@@ -20,13 +18,12 @@ const CHUNK: usize = 1 << 14;
 fn build<U: Element>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<U>]) + Sync) -> Vec<U> {
     let mut out: Vec<U> = crate::storage::vec_with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    if !super::worth_splitting(n, PARALLEL_MIN) {
+    if !crate::parallel::worth_splitting(n, PARALLEL_MIN) {
         super::vectorized(|| fill(0, spare));
     } else {
-        spare
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(i, chunk)| super::vectorized(|| fill(i * CHUNK, chunk)));
+        crate::parallel::for_each_chunk_mut(spare, CHUNK, |start, chunk| {
+            super::vectorized(|| fill(start, chunk))
+        });
     }
     // SAFETY: every one of the `n` slots was written by `fill` above.
     unsafe { out.set_len(n) };

@@ -6,14 +6,6 @@ pub mod matmul;
 pub mod reduce;
 pub mod vector_math;
 
-/// Whether a loop over `elements` should be split across rayon's threads: only when there
-/// is more than one, since handing work to a pool of one costs a thread wake-up (several
-/// microseconds) and gains nothing, and only above `min` elements.
-#[inline]
-pub(crate) fn worth_splitting(elements: usize, min: usize) -> bool {
-    elements >= min && rayon::current_num_threads() > 1
-}
-
 /// Runs `f` compiled for AVX2 and FMA when the CPU has them, so the loops inside vectorise
 /// eight floats wide; the wheel itself targets baseline x86-64, where they are four wide.
 #[inline(always)]

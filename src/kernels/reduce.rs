@@ -4,8 +4,6 @@
 //! f64 across several lanes, which keeps float32 results within an ulp or so of a correctly
 //! rounded sum on 1e6 elements.
 
-use rayon::prelude::*;
-
 use crate::kernels::elementwise::gather_into;
 use crate::layout::{Layout, Shape};
 use crate::storage::{collect_exact, Element};
@@ -15,6 +13,22 @@ use crate::tensor::Tensor;
 /// memory bandwidth, and waking a second thread costs about 10 µs: measured on (256, 1000)
 /// float32 `sum(1)`, 15 µs on one thread and 24 µs split across two.
 const PARALLEL_MIN: usize = 1 << 20;
+
+/// `item(i)` for every `i` in `0..count`, computed on the thread team in about two runs of
+/// consecutive items per thread: items are cheap, and every run costs a hand-off.
+fn collect_on_team<U: Element>(count: usize, item: impl Fn(usize) -> U + Sync) -> Vec<U> {
+    let mut out: Vec<U> = crate::storage::vec_with_capacity(count);
+    let per_run = count.div_ceil(2 * crate::parallel::num_threads());
+    let slots = &mut out.spare_capacity_mut()[..count];
+    crate::parallel::for_each_chunk_mut(slots, per_run, |start, run| {
+        for (j, slot) in run.iter_mut().enumerate() {
+            slot.write(item(start + j));
+        }
+    });
+    // SAFETY: every one of the `count` slots was written above.
+    unsafe { out.set_len(count) };
+    out
+}
 
 /// Sums a slice in f64 (see [`super::vector_math::sum_as_f64`]).
 #[inline(always)]
@@ -66,13 +80,10 @@ pub fn reduce_lanes<T: Element, U: Element>(
         // Lanes follow each other in memory: no offsets to compute.
         let data = &data[layout.offset()..layout.offset() + layout.numel()];
         let lanes = outer.numel();
-        if lanes > 1 && super::worth_splitting(layout.numel(), PARALLEL_MIN) {
-            // One task per thread or so: lanes are cheap, and every task costs a hand-off.
-            let per_task = lanes.div_ceil(2 * rayon::current_num_threads());
-            data.par_chunks_exact(lane_len)
-                .with_min_len(per_task)
-                .map(|lane| super::vectorized(|| f(lane)))
-                .collect()
+        if lanes > 1 && crate::parallel::worth_splitting(layout.numel(), PARALLEL_MIN) {
+            collect_on_team(lanes, |i| {
+                super::vectorized(|| f(&data[i * lane_len..(i + 1) * lane_len]))
+            })
         } else {
             super::vectorized(|| collect_exact(data.chunks_exact(lane_len).map(&f)))
         }
@@ -82,14 +93,9 @@ pub fn reduce_lanes<T: Element, U: Element>(
             0 => f(&[]),
             _ => super::vectorized(|| f(&data[base..base + lane_len])),
         };
-        if outer.numel() > 1 && super::worth_splitting(layout.numel(), PARALLEL_MIN) {
+        if outer.numel() > 1 && crate::parallel::worth_splitting(layout.numel(), PARALLEL_MIN) {
             let bases: Vec<usize> = collect_exact(outer.offsets());
-            let per_task = bases.len().div_ceil(2 * rayon::current_num_threads());
-            bases
-                .par_iter()
-                .with_min_len(per_task)
-                .map(|&b| lane(b))
-                .collect()
+            collect_on_team(bases.len(), |i| lane(bases[i]))
         } else {
             collect_exact(outer.offsets().map(lane))
         }

@@ -442,8 +442,8 @@ impl BackwardFn for AddmmBackward {
 
 impl Tensor {
     /// `beta * self + alpha * (mat1 @ mat2)` (PyTorch's `torch.addmm`): one `AddmmBackward0`
-    /// node, with `self` broadcast to the product's shape and added inside the product's own
-    /// pass (how `nn.Linear` applies its bias).
+    /// node, with `self` broadcast to the product's shape and added onto the product in place
+    /// (how `nn.Linear` applies its bias).
     ///
     /// ```
     /// use autodiff::Tensor;
@@ -469,16 +469,10 @@ impl Tensor {
             }
             return Ok(out);
         }
-        let out = {
-            let _off = crate::GradModeGuard::new(false);
-            let start = if beta == 1.0 {
-                self.clone()
-            } else {
-                self.mul_scalar(beta)?
-            };
-            start.expand(&shape)?.contiguous_copy()
-        };
-        crate::kernels::matmul::matmul_accumulate(&out, mat1, mat2, alpha);
+        let bias = self.expand(&shape)?;
+        // As in PyTorch, a zero beta ignores `self`: its NaNs and infinities do not spread.
+        let bias = (beta != 0.0).then_some((&bias, beta));
+        let out = crate::kernels::matmul::matmul_scaled(mat1, mat2, alpha, bias);
         if needs_grad(&[self, mat1, mat2]) {
             let backward = AddmmBackward {
                 input: (self.shape().to_vec(), self.dtype()),

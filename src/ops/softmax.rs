@@ -156,17 +156,26 @@ fn map_lanes<T: Float>(
     lane: usize,
     per_lane: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync,
 ) -> Vec<T> {
-    use rayon::prelude::*;
     let mut out: Vec<T> = crate::storage::vec_with_capacity(len);
-    if lane > 0 {
+    if let Some(lanes) = len.checked_div(lane) {
         let spare = &mut out.spare_capacity_mut()[..len];
-        let work = |(i, dst): (usize, &mut [MaybeUninit<T>])| {
-            crate::kernels::vectorized(|| per_lane(i * lane, dst))
+        let work = |start: usize, dst: &mut [MaybeUninit<T>]| {
+            crate::kernels::vectorized(|| per_lane(start, dst))
         };
-        if crate::kernels::worth_splitting(len, 1 << 15) {
-            spare.par_chunks_mut(lane).enumerate().for_each(work);
+        if crate::parallel::worth_splitting(len, 1 << 15) {
+            // A few runs of whole lanes per thread: a hand-off per lane would cost more
+            // than a short lane.
+            let per_run = lanes.div_ceil(4 * crate::parallel::num_threads());
+            crate::parallel::for_each_chunk_mut(spare, per_run * lane, |start, run| {
+                for (j, dst) in run.chunks_mut(lane).enumerate() {
+                    work(start + j * lane, dst);
+                }
+            });
         } else {
-            spare.chunks_mut(lane).enumerate().for_each(work);
+            spare
+                .chunks_mut(lane)
+                .enumerate()
+                .for_each(|(i, dst)| work(i * lane, dst));
         }
     }
     // SAFETY: `per_lane` wrote every slot of every lane (there are none when `lane` is 0,

@@ -19,6 +19,7 @@ mod tensor_linalg;
 mod tensor_math;
 mod tensor_reduce;
 mod tensor_shape;
+mod threads;
 mod training;
 
 use pyo3::prelude::*;
@@ -52,6 +53,7 @@ fn autodiff_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     creation::register(m)?;
     training::register(m)?;
     saved::register(m)?;
+    threads::register(m)?;
     m.add_function(wrap_pyfunction!(tensor_linalg::addmm, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::cat, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_index::stack, m)?)?;
