@@ -541,4 +541,7 @@ def test_linear_weight_grad_is_contiguous():
     w = torch.randn(4, 3, requires_grad=True)
     torch.nn.functional.linear(x, w, torch.zeros(4)).sum().backward()
     assert w.grad.is_contiguous()
+    # The engine hands that buffer to .grad without copying it; .grad is not left a view of
+    # an engine-internal tensor.
+    assert w.grad._base is None
     np.testing.assert_allclose(w.grad.numpy(), np.ones((5, 4)).T @ x.numpy(), rtol=1e-5)

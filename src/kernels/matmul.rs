@@ -10,7 +10,7 @@ use crate::tensor::Tensor;
 /// Multiply-adds below which a product runs on the calling thread alone: handing part of a
 /// smaller one to another thread costs more than it saves. Measured on 2 cores: a
 /// (64, 64) @ (64, 128) product (5e5) takes 9.5 us on one thread and 7.2 us on two.
-const PARALLEL_MIN_FLOPS: usize = 1 << 19;
+const PARALLEL_MIN_FLOPS: usize = 1 << 21;
 
 /// `a @ b` for 3-d operands `(batch, n, k)` and `(batch, k, m)` with any strides (a batch
 /// stride may be 0), as a new contiguous `(batch, n, m)` tensor of the same dtype.

@@ -87,16 +87,31 @@ impl Tensor {
     /// a DLPack producer is always visible to its lender, whatever the reference counts say.
     pub(crate) fn detached_contiguous_copy(&self) -> Tensor {
         let layout = self.layout();
-        let sole_owner = Arc::strong_count(&self.0) == 1
-            && Arc::strong_count(self.storage()) == 1
-            && !self.storage().read().is_foreign();
+        let data_is_ours = match self.view_info() {
+            None => Arc::strong_count(self.storage()) == 1,
+            // A view whose base only it holds: what the weight gradient of `x @ w.t()` is,
+            // computed in the weight's layout and transposed back. Its data is as unshared,
+            // and taking it saves copying the gradient on every backward.
+            Some(view) => {
+                Arc::strong_count(&view.base.0) == 1
+                    && Arc::ptr_eq(view.base.storage(), self.storage())
+                    && Arc::strong_count(self.storage()) == 2
+                    && !view.base.requires_grad()
+            }
+        };
+        let sole_owner =
+            Arc::strong_count(&self.0) == 1 && data_is_ours && !self.storage().read().is_foreign();
         if sole_owner
             && !self.requires_grad()
             && layout.is_contiguous()
             && layout.offset() == 0
             && self.storage().read().len() == self.numel()
         {
-            return self.clone();
+            // Not a view any more: `.grad` owns its data.
+            return match self.view_info() {
+                None => self.clone(),
+                Some(_) => self.detach(),
+            };
         }
         self.contiguous_copy()
     }
