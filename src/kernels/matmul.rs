@@ -292,7 +292,7 @@ pub fn matmul_scaled(a: &Tensor, b: &Tensor, scale: f64, bias: Option<(&Tensor, 
             };
             let (values, layout, beta) = (T::slice(buffer), t.layout(), T::from_f64(beta));
             let (rs, cs) = (layout.strides()[0], layout.strides()[1]);
-            super::vectorized(|| {
+            super::vectorized(#[inline(always)] || {
                 for i in rows {
                     // SAFETY: row `i`'s columns `cols` are this block's, written by gemm (or
                     // zeroed) above, and no other thread touches them.
