@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBS = ("autodiff", "torch", "micrograd", "numpy")
 TAPES = ("autodiff", "torch", "micrograd")
 ALGEBRA_LIBS = ("autodiff", "torch", "numpy")
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 MATMUL_SIZES = (32, 128, 512, 1024)
 NOT_IMPLEMENTED, WRONG = "n/a (not implemented)", "n/a (wrong result)"
 TARGETS = (  # issue 2: (row label prefix, library, least ratio, what)
@@ -487,16 +487,6 @@ def wheel_lines():
     return lines, native
 
 
-def autodiff_threads(ad):
-    """Threads of autodiff's rayon pool: RAYON_NUM_THREADS, else every CPU this process may use."""
-    if hasattr(ad, "get_num_threads"):
-        return ad.get_num_threads()
-    env = os.environ.get("RAYON_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
 def blas_threads():
     """Threads of the OpenBLAS that NumPy's matmul calls, read from the loaded library (Linux
     only), or "?" when it cannot be found."""
@@ -557,7 +547,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer and shorter samples")
     ap.add_argument(
-        "--threads", type=int, help="torch/OpenMP/BLAS/rayon threads (default: torch's)"
+        "--threads", type=int, help="threads of torch, OpenMP, BLAS and autodiff (default: torch's)"
     )
     ap.add_argument(
         "--only",
@@ -589,9 +579,10 @@ def main():
     origin = "--threads" if args.threads else "its default"
     line = (
         f"threads: {f'torch {threads} ({origin}; the 1e6 add also runs with 1); ' * bool(torch)}"
-        f"autodiff {autodiff_threads(libs['autodiff'])} (rayon, for elementwise kernels and"
-        " reductions of >= 65,536 elements, softmax of >= 32,768, products of >= 2^22"
-        f" multiply-adds); numpy 1 for ufuncs, {blas_threads()} for matmul (OpenBLAS)"
+        f"autodiff {libs['autodiff'].get_num_threads()} (its thread team, for elementwise"
+        " kernels of >= 65,536 elements, reductions of >= 2^20, softmax of >= 32,768,"
+        " products of >= 2^21 multiply-adds);"
+        f" numpy 1 for ufuncs, {blas_threads()} for matmul (OpenBLAS)"
     )
     print(textwrap.fill(line, 96))
     print(f"subprocesses: {'/'.join(THREAD_VARS)}={threads}")
