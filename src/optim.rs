@@ -68,9 +68,12 @@ pub fn sgd_step(
         } else {
             Vec::new()
         };
-        crate::dispatch_float!(p.dtype(), T => update::<T>(p, g, &states, #[inline(always)] |p, g, s| {
-            sgd_kernel(p, g, s, &o, first)
-        })?, _ => unreachable!("checked float"));
+        crate::dispatch_float!(p.dtype(), T => update::<T>(
+            p,
+            g,
+            &states,
+            #[inline(always)] |p, g, s| sgd_kernel(p, g, s, &o, first),
+        )?, _ => unreachable!("checked float"));
     }
     Ok(())
 }
@@ -176,9 +179,12 @@ pub fn adam_step(
             }
         }
         let step = steps[i];
-        crate::dispatch_float!(p.dtype(), T => update::<T>(p, g, &states, #[inline(always)] |p, g, s| {
-            adam_kernel(p, g, s, &o, step)
-        })?, _ => unreachable!("checked float"));
+        crate::dispatch_float!(p.dtype(), T => update::<T>(
+            p,
+            g,
+            &states,
+            #[inline(always)] |p, g, s| adam_kernel(p, g, s, &o, step),
+        )?, _ => unreachable!("checked float"));
     }
     Ok(())
 }

@@ -179,8 +179,8 @@ fn float_gemm<T: Element>() -> Option<FloatGemm> {
 
 impl FloatGemm {
     /// `dst = scale * (a @ b)` for a row-major `(n, m)` destination, then `finish` on each
-    /// block computed; with `split`, a large product is cut into one block
-    /// of output columns (or rows) per thread of the team.
+    /// block computed; with `split`, a large product is cut into one block of output columns
+    /// (or rows) per thread of the team.
     ///
     /// The cut goes across the output's longer side, so that each thread re-reads (and gemm
     /// re-packs) the smaller operand: on 2 cores, the (64, 784) @ (784, 128) product of an
@@ -188,7 +188,8 @@ impl FloatGemm {
     /// whole. Column cuts fall on multiples of 16, gemm's vector width for f32.
     ///
     /// # Safety
-    /// `dst` points to `n * m` writable elements; every strided element of `a` `(n, k)` and `b` `(k, m)` is in bounds.
+    /// `dst` points to `n * m` writable elements; every strided element of `a` `(n, k)` and
+    /// `b` `(k, m)` is in bounds.
     #[allow(clippy::too_many_arguments)]
     unsafe fn product(
         self,
@@ -299,7 +300,8 @@ pub fn matmul_scaled(a: &Tensor, b: &Tensor, scale: f64, bias: Option<(&Tensor, 
                     // SAFETY: row `i`'s columns `cols` are this block's, written by gemm (or
                     // zeroed) above, and no other thread touches them.
                     let row = unsafe {
-                        std::slice::from_raw_parts_mut(dst.get().add(i * m + cols.start), cols.len())
+                        let start = dst.get().add(i * m + cols.start);
+                        std::slice::from_raw_parts_mut(start, cols.len())
                     };
                     let first = layout.offset() + i * rs + cols.start * cs;
                     if cs == 1 {
