@@ -648,9 +648,9 @@ fn positions_of(view: &Tensor, advanced: &[(usize, Tensor)]) -> Result<(Vec<i64>
     let mut positions = crate::storage::vec_with_capacity(total);
     for pre in before.offsets() {
         for &a in &offsets {
-            for &post in &after_offsets {
-                positions.push(pre as i64 + a + post as i64);
-            }
+            let start = pre as i64 + a;
+            // `extend` over a slice: one capacity check per row rather than per element.
+            positions.extend(after_offsets.iter().map(|&post| start + post as i64));
         }
     }
     Ok((positions, shape))
