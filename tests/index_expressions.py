@@ -158,12 +158,16 @@ def random_index(shape: tuple[int, ...], ch: Any) -> tuple[Any, ...]:
         item, k = _random_item(shape, d, ch)
         items.append((item, k))
         d += k
+    ellipsis_at = len(items)
     if ch.integer(0, 2) == 0:  # an Ellipsis replaces a run of items (maybe an empty one)
         i = ch.integer(0, len(items))
         j = ch.integer(i, len(items))
         items[i:j] = [(Ellipsis, 0)]
+        ellipsis_at = i
     if ch.integer(0, 2) == 0:  # leave the trailing dimensions implicit
-        del items[ch.integer(0, len(items)) :]
+        # Only up to the Ellipsis (or with it): items after an Ellipsis count from the last
+        # dimension, so dropping some of them would move the others onto other dimensions.
+        del items[min(ch.integer(0, len(items)), ellipsis_at) :]
     for _ in range(ch.integer(0, 2)):
         items.insert(ch.integer(0, len(items)), (None, 0))
     # Index tensors must broadcast together: an item that does not becomes full slices.
