@@ -8,8 +8,7 @@ property test against the built-in ops, exceptions, memory and PyTorch's side of
 scenarios are in ``tests/test_custom_function_oracles.py``.
 
 Closed forms are written next to the numbers (STYLE.md E11) and were checked against torch 2.15.
-The only import of the library is ``import autodiff as torch``. Memory checks count live graph
-nodes with ``autodiff._C._live_nodes()`` (STYLE.md E12).
+The only import of the library is ``import autodiff as torch``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 backwards against finite differences and ``gradgradcheck``, a property test against the built-in
 ops, exceptions raised in ``backward`` keeping their type, Functions that save their output being
 collected, and, where PyTorch is installed (``pytest.importorskip`` inside each test), the same
-scenarios run by PyTorch.
+scenarios run by PyTorch. Memory checks count live graph nodes with
+``autodiff._C._live_nodes()`` (STYLE.md E12).
 """
 
 from __future__ import annotations
