@@ -163,6 +163,27 @@ def test_large_elementwise_reduction_and_softmax_agree_bit_for_bit(rng, threads)
             np.testing.assert_array_equal(other, first, err_msg=name)
 
 
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_large_cat_matches_numpy_at_every_count(dim, rng, threads):
+    # Above the size at which the copy is split into ranges: the ranges cross row and block
+    # boundaries; one input is a transposed view, one is empty along `dim`.
+    shape = [60, 40, 80]
+    parts = []
+    for size in (17, 0, 29):
+        part_shape = list(shape)
+        part_shape[dim] = size
+        parts.append(rng.standard_normal(part_shape).astype(np.float32))
+    transposed = np.ascontiguousarray(parts[2].swapaxes(0, 1))
+    inputs = [
+        torch.tensor(parts[0]),
+        torch.tensor(parts[1]),
+        torch.tensor(transposed).transpose(0, 1),
+    ]
+    expected = np.concatenate(parts, axis=dim)
+    for got in at_each_count(lambda: torch.cat(inputs, dim).numpy()):
+        np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("make", ["SGD", "Adam"])
 def test_optimizer_updates_agree_bit_for_bit(make, rng, threads):
     # 2^19 parameters: above the size at which an update is split across the team.

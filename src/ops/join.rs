@@ -1,6 +1,7 @@
 //! Joining and splitting along a dimension: `cat`, `stack`, `split`, `chunk`, `unbind`,
 //! `unflatten`. Pieces of a split are views; joins copy. Each backward is the inverse move.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use super::reduce_grad;
@@ -51,24 +52,69 @@ impl BackwardFn for JoinBackward {
 }
 
 /// Copies `inputs` (all of `dtype`, same shape but along `dim`) one after the other along
-/// `dim` into a new tensor of `shape`.
+/// `dim` into a new tensor of `shape`. Output row `o` (of `shape[dim..]`) is block `o` of
+/// each input in turn; large outputs are filled in ranges on the thread team (PyTorch
+/// splits its copies too: one thread is bound by a single core's share of bandwidth).
 fn concatenate<T: Element>(inputs: &[Tensor], dim: usize, shape: &[usize]) -> Tensor {
+    const PARALLEL_MIN: usize = 1 << 16;
     let outer: usize = shape[..dim].iter().product();
     let inner: usize = shape[dim + 1..].iter().product();
     let row = shape[dim] * inner;
-    let mut out: Vec<T> = crate::storage::vec_with_capacity(outer * row);
-    out.resize(outer * row, T::default());
-    let mut start = 0;
-    for t in inputs {
-        let block = t.shape()[dim] * inner;
-        t.with_values::<T, _>(|values| {
-            for o in 0..outer {
-                out[o * row + start..o * row + start + block]
-                    .copy_from_slice(&values[o * block..(o + 1) * block]);
+    let total = outer * row;
+    let dense: Vec<Tensor> = inputs
+        .iter()
+        .map(|t| match t.layout().is_contiguous() {
+            true => t.clone(),
+            false => t.contiguous_copy(),
+        })
+        .collect();
+    let guards: Vec<_> = dense.iter().map(|t| t.storage().read()).collect();
+    // Each input's values and its block length within a row.
+    let sources: Vec<(&[T], usize)> = dense
+        .iter()
+        .zip(&guards)
+        .map(|(t, guard)| {
+            let offset = t.layout().offset();
+            (&T::slice(guard)[offset..offset + t.numel()], t.shape()[dim] * inner)
+        })
+        .collect();
+    // Writes output elements `start..start + dst.len()`, across row and block boundaries.
+    let fill = |start: usize, dst: &mut [MaybeUninit<T>]| {
+        let mut written = 0;
+        while written < dst.len() {
+            let (o, mut column) = ((start + written) / row, (start + written) % row);
+            let mut block_start = 0;
+            for &(values, block) in &sources {
+                let block_end = block_start + block;
+                if column < block_end && written < dst.len() {
+                    let n = (block_end - column).min(dst.len() - written);
+                    let from = o * block + (column - block_start);
+                    for (slot, &value) in dst[written..written + n]
+                        .iter_mut()
+                        .zip(&values[from..from + n])
+                    {
+                        slot.write(value);
+                    }
+                    written += n;
+                    column += n;
+                }
+                block_start = block_end;
             }
-        });
-        start += block;
+        }
+    };
+    let mut out: Vec<T> = crate::storage::vec_with_capacity(total);
+    let slots = &mut out.spare_capacity_mut()[..total];
+    if row > 0 && crate::parallel::worth_splitting(total, PARALLEL_MIN) {
+        let per_part = total.div_ceil(crate::parallel::num_threads());
+        crate::parallel::for_each_chunk_mut(slots, per_part, fill);
+    } else if row > 0 {
+        fill(0, slots);
     }
+    // SAFETY: `fill` wrote every slot it was given, and the slots given cover `0..total`
+    // (none when `row` is 0, as `total` is 0 then too).
+    unsafe { out.set_len(total) };
+    drop(sources);
+    drop(guards);
     Tensor::from_buffer(T::into_buffer(out), shape)
 }
 
