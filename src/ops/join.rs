@@ -75,7 +75,10 @@ fn concatenate<T: Element>(inputs: &[Tensor], dim: usize, shape: &[usize]) -> Te
         .zip(&guards)
         .map(|(t, guard)| {
             let offset = t.layout().offset();
-            (&T::slice(guard)[offset..offset + t.numel()], t.shape()[dim] * inner)
+            (
+                &T::slice(guard)[offset..offset + t.numel()],
+                t.shape()[dim] * inner,
+            )
         })
         .collect();
     // Writes output elements `start..start + dst.len()`, across row and block boundaries.
